@@ -1,0 +1,1 @@
+"""Challenge authoring: challenge.toml, anonymization, split, bundles."""

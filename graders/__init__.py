@@ -1,0 +1,1 @@
+"""Graders: prediction validation, metrics, scoring. Pure: no Flask, no Docker, no DB."""

@@ -1,0 +1,48 @@
+"""The Flask application factory: config, database, storage and the three blueprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from heldout.platform.config import Config
+from heldout.platform.db import Database
+from heldout.platform.storage import Storage, open_storage
+
+
+def create_app(test_config: dict[str, Any] | None = None, config: Config | None = None) -> Flask:
+    """Build the app; `test_config` overrides Flask settings, `config` the HELDOUT_* ones."""
+    settings = config or Config.from_env()
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key(),
+        MAX_CONTENT_LENGTH=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings["HELDOUT_SECURE_COOKIES"]),
+    )
+    if test_config:
+        app.config.update(test_config)
+
+    database = Database(settings.database_url)
+    database.upgrade()
+    app.extensions["heldout"] = Services(settings, database, open_storage(settings))
+
+    from heldout.platform.web import api, errors, health, portal, review
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(review.bp, url_prefix="/review")
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    errors.init_app(app)
+    return app
+
+
+class Services:
+    """What views reach through `services()`: the config, database and storage."""
+
+    def __init__(self, config: Config, db: Database, storage: Storage) -> None:
+        self.config = config
+        self.db = db
+        self.storage = storage

@@ -1,0 +1,39 @@
+"""Helpers every command shares: loading config and the database, JSON output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from heldout.platform.config import Config
+from heldout.platform.db import Database
+
+
+def load_config() -> Config:
+    return Config.from_env()
+
+
+def open_database(config: Config | None = None) -> Database:
+    """The configured database, upgraded to the newest schema (created on first use)."""
+    database = Database((config or load_config()).database_url)
+    database.upgrade()
+    return database
+
+
+def echo_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=None, sort_keys=True, default=str))
+
+
+def not_yet(name: str) -> click.Command:
+    """A command that exists only as a name: says so and exits non-zero."""
+
+    @click.command(name, context_settings={"ignore_unknown_options": True}, add_help_option=True)
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args: tuple[str, ...]) -> None:
+        click.echo(f"error: `heldout {name}` is not yet available in this version.", err=True)
+        raise SystemExit(3)
+
+    command.help = f"{name} (not yet available)."
+    return command

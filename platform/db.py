@@ -1,0 +1,82 @@
+"""The database handle: engine, sessions, and schema upgrades through Alembic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from heldout.platform.errors import DatabaseUnavailable
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    """One engine and its session factory; `session()` is a unit of work."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            # A busy timeout lets several local processes (web, worker) share the file.
+            self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def check(self) -> None:
+        """Raise DatabaseUnavailable with a clear line if the database does not answer."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(_describe(self.url, exc)) from None
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent, quick when current)."""
+        self.check()
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection_url"] = self.url
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            try:
+                command.upgrade(config, "head")
+            except OperationalError as exc:
+                raise DatabaseUnavailable(_describe(self.url, exc)) from None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _describe(url: str, exc: Exception) -> str:
+    safe = url.split("@")[-1] if "@" in url else url
+    first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc)
+    return (
+        f"cannot reach the database at {safe}: {first}. "
+        "Check HELDOUT_DATABASE_URL and that the server is running."
+    )

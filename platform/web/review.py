@@ -1,0 +1,14 @@
+"""The review blueprint."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from heldout.platform.errors import NotYetAvailable
+
+bp = Blueprint("review", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    raise NotYetAvailable("this page is not yet available")

@@ -1,0 +1,1 @@
+"""The sandbox: hardened execution of untrusted notebooks."""

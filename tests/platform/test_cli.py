@@ -1,0 +1,61 @@
+"""The `heldout` command line, run as a real process where exit codes matter."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from heldout.platform.cli import main
+
+GROUPS = ["challenge", "sandbox", "grade", "invite", "user", "serve", "worker", "demo", "metrics"]
+
+
+def heldout(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    import os
+    import shutil
+
+    exe = shutil.which("heldout") or str(Path(__file__).parents[2] / ".venv/bin/heldout")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HELDOUT_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [exe, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_every_group() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for group in GROUPS:
+        assert f"\n  {group} " in result.output
+
+
+def test_bad_setting_is_one_clear_line_without_traceback(tmp_path: Path) -> None:
+    result = heldout("serve", env={"HELDOUT_DATABASE_URL": "mysql://x"}, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.startswith("error: HELDOUT_DATABASE_URL=")
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    from tests.services import free_port
+
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/x"
+    result = heldout(
+        "serve", env={"HELDOUT_DATABASE_URL": url, "HELDOUT_HOME": str(tmp_path)}, cwd=tmp_path
+    )
+    assert result.returncode != 0
+    assert "cannot reach the database" in result.stderr
+    assert "Traceback" not in result.stderr
