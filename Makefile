@@ -14,8 +14,9 @@ install: $(STAMP)
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=strict
+	@# flock: several shells (or helpers) may ask for an install at once
+	flock /tmp/heldout-install.lock sh -c "$(BIN)/pip install -q --upgrade pip && \
+		$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=strict"
 	@rm -f $(VENV)/.installed-*; touch $@
 
 system:  ## Debian packages and a running Docker engine (root, idempotent)
@@ -38,7 +39,7 @@ test: install system image lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install system image
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build instance .pytest_cache .mypy_cache .ruff_cache
