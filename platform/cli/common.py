@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from heldout.platform.config import Config
-from heldout.platform.db import Database
+
+if TYPE_CHECKING:  # the database stack is imported only by commands that use it
+    from heldout.platform.db import Database
 
 
 def load_config() -> Config:
@@ -17,6 +19,8 @@ def load_config() -> Config:
 
 def open_database(config: Config | None = None) -> Database:
     """The configured database, upgraded to the newest schema (created on first use)."""
+    from heldout.platform.db import Database
+
     database = Database((config or load_config()).database_url)
     database.upgrade()
     return database

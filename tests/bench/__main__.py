@@ -56,8 +56,9 @@ def main(argv: list[str]) -> int:
                 title, _, body = block.partition("\n")
                 sections[title.strip()] = body.strip()
         for name in names:
-            mine = [line for row, line in zip(rows, lines, strict=True)
-                    if row.name.startswith(name)]
+            mine = [
+                line for row, line in zip(rows, lines, strict=True) if row.name.startswith(name)
+            ]
             sections[name] = "\n".join(header + mine)
         text = "# Benchmark results\n\n" + "\n\n".join(
             f"## {title}\n\n{body}" for title, body in sorted(sections.items())

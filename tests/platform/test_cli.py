@@ -59,3 +59,19 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "cannot reach the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_start_does_not_import_the_web_or_database_stack() -> None:
+    # `heldout grade` and `heldout sandbox run` must start fast: no Flask, no SQLAlchemy.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, heldout.platform.cli; "
+        "print(sorted(m for m in ('flask', 'sqlalchemy', 'alembic', 'docker', 'sklearn') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "[]"
