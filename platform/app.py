@@ -29,14 +29,24 @@ def create_app(test_config: dict[str, Any] | None = None, config: Config | None 
     database.upgrade()
     app.extensions["heldout"] = Services(settings, database, open_storage(settings))
 
-    from heldout.platform.web import api, errors, health, portal, review
+    from heldout.platform.web import api, errors, health, metrics, portal, review, security
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(review.bp, url_prefix="/review")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors.init_app(app)
+    security.init_app(app, media_origin=_media_origin(settings))
     return app
+
+
+def _media_origin(settings: Config) -> str:
+    """Browsers fetch S3 videos from the public endpoint: allow it in the CSP."""
+    if not settings.storage_url.startswith("s3://"):
+        return ""
+    endpoint = settings["HELDOUT_S3_PUBLIC_ENDPOINT"] or settings["HELDOUT_S3_ENDPOINT"]
+    return str(endpoint).rstrip("/")
 
 
 class Services:

@@ -21,4 +21,24 @@ def serve(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
-COMMANDS = [serve, not_yet("worker"), not_yet("demo")]
+@click.command()
+@click.option(
+    "--concurrency",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Notebooks run at once (each takes its challenge's memory and CPUs).",
+)
+@click.option("--until-idle", is_flag=True, help="Exit when the queue is empty.")
+def worker(concurrency: int, until_idle: bool) -> None:
+    """Claim queued submissions, run them in the sandbox and grade them."""
+    import logging
+
+    from heldout.platform.worker.loop import start
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    processed = start(load_config(), concurrency, until_idle=until_idle)
+    click.echo(f"worker stopped after {processed} submission(s)", err=True)
+
+
+COMMANDS = [serve, worker, not_yet("demo")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from heldout.platform import errors
@@ -27,8 +27,28 @@ def status_for(exc: Exception) -> int:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(errors.HeldoutError)
-    def domain_error(exc: errors.HeldoutError) -> tuple[dict[str, str], int] | HTTPException:
+    def domain_error(exc: errors.HeldoutError) -> tuple[dict[str, str] | str, int]:
         code = status_for(exc)
         if request.path.startswith("/api/"):
             return {"error": str(exc)}, code
-        return {"error": str(exc)}, code
+        return render_template(
+            "error.html", title=TITLES.get(code, "Something went wrong"), message=str(exc)
+        ), code
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[dict[str, str] | str, int]:
+        code = exc.code or 500
+        message = exc.description or exc.name
+        if request.path.startswith("/api/"):
+            return {"error": message}, code
+        return render_template("error.html", title=exc.name, message=message), code
+
+
+TITLES = {
+    404: "Not found",
+    403: "Not allowed",
+    429: "Slow down",
+    400: "That did not work",
+    503: "Temporarily unavailable",
+    501: "Not available yet",
+}

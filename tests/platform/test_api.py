@@ -1,0 +1,139 @@
+"""The candidate JSON API over the Flask test client, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from heldout.platform.services import invitations
+from tests.factories import make_challenge
+
+NOTEBOOK = json.dumps(
+    {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "print(1)",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+).encode()
+
+
+@pytest.fixture
+def token(app: Flask) -> str:
+    sv = app.extensions["heldout"]
+    with sv.db.session() as session:
+        challenge = make_challenge(session)
+        challenge.latest.spec = {
+            "slug": challenge.slug,
+            "limits": {"submissions": 2},
+            "data": {"id": "id", "target": "y"},
+            "split": {"private_fraction": 0.5},
+            "metric": {"name": "f1"},
+        }
+        slug = challenge.slug
+    return invitations.invite(sv.db, sv.config, slug, "ada@example.com").token
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def submit(client: FlaskClient, token: str, data: bytes = NOTEBOOK) -> Any:
+    return client.post(
+        "/api/v1/submissions",
+        headers=auth(token),
+        data={"notebook": (io.BytesIO(data), "solution.ipynb")},
+    )
+
+
+def test_challenge_needs_a_valid_bearer_token(client: FlaskClient, token: str) -> None:
+    assert client.get("/api/v1/challenge").status_code == 401
+    assert client.get("/api/v1/challenge", headers=auth("nope")).status_code == 401
+    ok = client.get("/api/v1/challenge", headers=auth(token))
+    assert ok.status_code == 200
+    assert ok.json["submissions"] == {"limit": 2, "used": 0, "left": 2}
+    assert ok.json["private_scoring"] is True
+
+
+def test_submit_returns_202_and_status_without_private_score(
+    client: FlaskClient, token: str
+) -> None:
+    response = submit(client, token)
+    assert response.status_code == 202
+    assert response.json["status"] == "queued"
+    got = client.get(f"/api/v1/submissions/{response.json['id']}", headers=auth(token))
+    assert got.status_code == 200
+    assert set(got.json) >= {"id", "status", "public_score", "failure"}
+    assert "private_score" not in json.dumps(got.json)
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"", "empty"),
+        (b"not json at all", "not valid JSON"),
+        (b'{"a": 1}', "not a Jupyter notebook"),
+        (
+            json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(),
+            "no code cells",
+        ),
+        (
+            json.dumps(
+                {
+                    "cells": [{"cell_type": "bogus"}],
+                    "metadata": {},
+                    "nbformat": 4,
+                    "nbformat_minor": 5,
+                }
+            ).encode(),
+            "notebook format",
+        ),
+    ],
+)
+def test_invalid_notebooks_are_refused_with_a_reason(
+    client: FlaskClient, token: str, data: bytes, says: str
+) -> None:
+    response = submit(client, token, data)
+    assert response.status_code == 400
+    assert says in response.json["error"]
+
+
+def test_submission_limit_is_enforced(client: FlaskClient, token: str) -> None:
+    assert submit(client, token).status_code == 202
+    assert submit(client, token).status_code == 202
+    refused = submit(client, token)
+    assert refused.status_code == 429
+    assert "all 2 submissions" in refused.json["error"]
+
+
+def test_candidate_cannot_read_another_candidates_submission(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    sv = app.extensions["heldout"]
+    slug = invitations.authenticate(sv.db, token).slug
+    other = invitations.invite(sv.db, sv.config, slug, "bob@example.com").token
+    mine = submit(client, token).json["id"]
+    assert client.get(f"/api/v1/submissions/{mine}", headers=auth(other)).status_code == 404
+
+
+def test_revoked_and_expired_tokens_are_refused(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    sv = app.extensions["heldout"]
+    invitations.revoke(sv.db, token)
+    response = client.get("/api/v1/challenge", headers=auth(token))
+    assert response.status_code == 401
+    assert "withdrawn" in response.json["error"]
