@@ -57,6 +57,19 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _subset(*choices: str) -> Callable[[str], tuple[str, ...]]:
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in text.split(",") if name.strip())
+        unknown = [name for name in names if name not in choices]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)} unknown; use a comma list of {', '.join(choices)}"
+            )
+        return names
+
+    return parse
+
+
 def _flag(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -144,6 +157,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("HELDOUT_MAIL_FROM", "heldout@localhost", "Sender address of invitation e-mails."),
     Setting("HELDOUT_LOG_FORMAT", "text", "Log lines as text or json.", _choice("text", "json")),
+    Setting(
+        "HELDOUT_READY_CHECKS",
+        "database,storage,docker",
+        "What /readyz checks, comma-separated; drop docker where no engine is reachable (web).",
+        _subset("database", "storage", "docker"),
+    ),
     Setting(
         "HELDOUT_SECURE_COOKIES",
         "false",
