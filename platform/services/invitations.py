@@ -126,6 +126,32 @@ def authenticate(db: Database, token: str) -> Access:
         )
 
 
+def access_by_id(db: Database, invitation_id: int) -> Access:
+    """Re-check a session's invitation on every request: revocation and expiry end access."""
+    with db.session() as session:
+        invitation = session.get(Invitation, invitation_id)
+        if invitation is None:
+            raise PermissionDenied(
+                "This invitation no longer exists. Ask the company for a new link."
+            )
+        if invitation.revoked_at is not None:
+            raise PermissionDenied(
+                "This invitation has been withdrawn. Contact the company if you think this "
+                "is a mistake."
+            )
+        if invitation.expires_at is not None and invitation.expires_at < utcnow():
+            raise PermissionDenied(
+                f"This invitation expired on {invitation.expires_at:%Y-%m-%d}. "
+                "Ask the company for a new link; your earlier submissions are kept."
+            )
+        return Access(
+            invitation.id,
+            invitation.candidate_id,
+            invitation.challenge_id,
+            invitation.challenge.slug,
+        )
+
+
 def revoke(db: Database, ident: str) -> int:
     """Revoke by invitation id, token, or every invitation of an e-mail; returns how many."""
     with db.session() as session:

@@ -13,7 +13,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from urllib.parse import urlparse
 
 from heldout.platform.config import Config
@@ -123,6 +123,35 @@ class Storage(ABC):
                 self.put(key, spool, size, content_type)
         return key, sha, size
 
+    # Resumable uploads: parts arrive at known offsets and become one object at the end.
+    # The defaults keep each part as an object of its own; backends may do better.
+
+    def _part_key(self, upload: str, offset: int) -> str:
+        return f"{check_key(upload)}/{offset:015d}"
+
+    def write_part(self, upload: str, offset: int, stream: BinaryIO, size: int) -> int:
+        """Store `size` bytes of `stream` at `offset` of `upload`, replacing what lay past it."""
+        for key in self.list(f"{check_key(upload)}/"):
+            if int(key.rsplit("/", 1)[1]) >= offset:
+                self.delete(key)
+        return self.put(
+            self._part_key(upload, offset), cast(BinaryIO, _Exactly(stream, size)), size
+        )
+
+    def finish_parts(
+        self, upload: str, key: str, content_type: str = "application/octet-stream"
+    ) -> int:
+        """Join the parts of `upload`, in order, into the object `key`; returns its size."""
+        parts = self.list(f"{check_key(upload)}/")
+        written = self.put(key, cast(BinaryIO, _Joined(self, parts)), -1, content_type)
+        self.drop_parts(upload)
+        return written
+
+    def drop_parts(self, upload: str) -> None:
+        """Forget an unfinished upload."""
+        for key in self.list(f"{check_key(upload)}/"):
+            self.delete(key)
+
 
 BACKENDS: dict[str, Callable[[Config], Storage]] = {}
 
@@ -153,3 +182,40 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         while chunk := stream.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class _Exactly:
+    """Reads at most `size` bytes from `stream` (a request body may hold more, or less)."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self.stream, self.size, self.left = stream, size, size
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        want = self.left if size < 0 else min(size, self.left)
+        data = self.stream.read(min(want, CHUNK * 8))
+        if not data:
+            raise InvalidInput(f"expected {self.size} bytes but received {self.size - self.left}")
+        self.left -= len(data)
+        return data
+
+
+class _Joined:
+    """One stream over several stored objects, read in order."""
+
+    def __init__(self, storage: Storage, keys: list[str]) -> None:
+        self.storage, self.keys = storage, list(keys)
+        self.current: BinaryIO | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            if self.current is None:
+                if not self.keys:
+                    return b""
+                self.current = self.storage.open(self.keys.pop(0))
+            data = self.current.read(CHUNK if size < 0 else size)
+            if data:
+                return data
+            self.current.close()
+            self.current = None

@@ -10,7 +10,7 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 
 from heldout.platform.config import Config
-from heldout.platform.errors import NotFound, StorageUnavailable
+from heldout.platform.errors import InvalidInput, NotFound, StorageUnavailable
 from heldout.platform.storage import CHUNK, Storage, check_key, register
 
 
@@ -81,6 +81,41 @@ class LocalStorage(Storage):
             if path.is_file() and not path.name.startswith(".tmp-")
         )
         return sorted(key for key in keys if key.startswith(prefix))
+
+    def write_part(self, upload: str, offset: int, stream: BinaryIO, size: int) -> int:
+        """Write in place into one growing file: resuming truncates back to `offset`."""
+        path = self._path(upload)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "r+b", buffering=0) as out:
+            have = out.seek(0, os.SEEK_END)
+            if have < offset:
+                raise InvalidInput(
+                    f"the upload has {have} bytes; it cannot continue at byte {offset}"
+                )
+            out.truncate(offset)
+            out.seek(offset)
+            left = size
+            while left > 0 and (chunk := stream.read(min(CHUNK * 8, left))):
+                out.write(chunk)
+                left -= len(chunk)
+        if left:
+            raise InvalidInput(f"expected {size} bytes but received {size - left}")
+        return size
+
+    def finish_parts(
+        self, upload: str, key: str, content_type: str = "application/octet-stream"
+    ) -> int:
+        source, target = self._path(upload), self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)
+        except FileNotFoundError:
+            raise NotFound(f"no upload {upload!r}") from None
+        return target.stat().st_size
+
+    def drop_parts(self, upload: str) -> None:
+        self._path(upload).unlink(missing_ok=True)
 
     def check(self) -> None:
         try:
