@@ -34,9 +34,18 @@ def main() -> None:
 
 
 def _register() -> None:
-    from heldout.platform.cli import challenge, grade, invite, sandbox, serve, submissions, user
+    from heldout.platform.cli import (
+        backup,
+        challenge,
+        grade,
+        invite,
+        sandbox,
+        serve,
+        submissions,
+        user,
+    )
 
-    for module in (challenge, grade, invite, sandbox, serve, submissions, user):
+    for module in (backup, challenge, grade, invite, sandbox, serve, submissions, user):
         for command in module.COMMANDS:
             main.add_command(command)
 
