@@ -1,0 +1,335 @@
+"""Build a challenge: read, scan, anonymize, split, check k, write the three artifacts.
+
+Everything is written to a temporary directory inside `out_dir` and moved into place only
+when every stage succeeded, so a failed build leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from heldout.challenges import artifacts, pii, privacy, source
+from heldout.challenges.errors import ChallengeError, KAnonymityError, PIIFound, SourceError
+from heldout.challenges.keyed import KeyedHasher
+from heldout.challenges.spec import ChallengeSpec
+from heldout.challenges.split import Split, split_rows, strata
+from heldout.challenges.transforms import TRANSFORMS, Context
+
+Progress = Callable[[str, int, int], None]
+"""`progress(stage, done, total)`; stages come in the order of STAGES."""
+
+STAGES = ("read", "scan", "anonymize", "split", "privacy", "write")
+NAMES = {
+    "bundle": "bundle.zip",
+    "sandbox": "sandbox.zip",
+    "answers": "answers.csv",
+    "report": "report.json",
+}
+
+
+@dataclass(frozen=True)
+class BuildOutput:
+    """Paths of the artifacts, the anonymization report and the hash of the sandbox inputs."""
+
+    bundle_zip: Path
+    sandbox_zip: Path
+    answers_csv: Path
+    report_json: Path
+    report: dict[str, Any]
+    data_sha256: str
+    starter: Path | None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = self.report["rows"]
+        return counts
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def build(
+    spec: ChallengeSpec, secret: str, out_dir: Path, progress: Progress | None = None
+) -> BuildOutput:
+    """Build `spec` with the per-challenge `secret` into `out_dir` (bundle, sandbox, answers)."""
+    out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=out_dir))
+    try:
+        report, data_sha = _build(spec, secret, work, progress or _quiet)
+        for name in NAMES.values():
+            (work / name).replace(out_dir / name)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return BuildOutput(
+        bundle_zip=out_dir / NAMES["bundle"],
+        sandbox_zip=out_dir / NAMES["sandbox"],
+        answers_csv=out_dir / NAMES["answers"],
+        report_json=out_dir / NAMES["report"],
+        report=report,
+        data_sha256=data_sha,
+        starter=spec.starter_path,
+    )
+
+
+def _build(
+    spec: ChallengeSpec, secret: str, work: Path, progress: Progress
+) -> tuple[dict[str, Any], str]:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    progress("read", 0, 1)
+    data = spec.data
+    table = source.read_table(data.source, data.encoding, data.delimiter, data.max_mb)
+    _check_columns(spec, table)
+    source.check_ids_and_target(table, data.source.name, data.id, data.target)
+    progress("read", 1, 1)
+    lap("read")
+
+    scanned = _scan(spec, table, progress)
+    lap("scan")
+
+    out, columns = _anonymize(spec, table, secret, progress)
+    lap("anonymize")
+
+    progress("split", 0, 1)
+    groups = (
+        strata(out.column(data.target))
+        if spec.split.stratify
+        else np.zeros(out.num_rows, dtype=np.int64)
+    )
+    split = split_rows(
+        groups, spec.split.test_fraction, spec.split.private_fraction, spec.split.seed
+    )
+    progress("split", 1, 1)
+    lap("split")
+
+    split, k_report = _k_anonymity(spec, out, split, progress)
+    lap("privacy")
+
+    data_sha = _write(spec, out, split, columns, work, progress)
+    lap("write")
+
+    report = {
+        "slug": spec.slug,
+        "title": spec.title,
+        "source": {"file": data.source.name, "rows": table.num_rows, "columns": table.num_columns},
+        "rows": split.counts() | {"suppressed": k_report["rows_suppressed"]},
+        "columns": columns,
+        "pii_scan": {"scanned": scanned, "findings": []},
+        "privacy": k_report,
+        "k_achieved": k_report["k_achieved"],
+        "rows_suppressed": k_report["rows_suppressed"],
+        "split": {
+            "test_fraction": spec.split.test_fraction,
+            "private_fraction": spec.split.private_fraction,
+            "stratify": spec.split.stratify,
+            "seed": spec.split.seed,
+        },
+        "metric": spec.metric.name,
+        "data_sha256": data_sha,
+        "seconds": timings,
+    }
+    (work / NAMES["report"]).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return report, data_sha
+
+
+def _check_columns(spec: ChallengeSpec, table: pa.Table) -> None:
+    """The header was checked by load_spec; the file may have changed since."""
+    names = set(table.column_names)
+    needed = {spec.data.id, spec.data.target, *(r.column for r in spec.columns)}
+    needed |= set(spec.privacy.quasi_identifiers)
+    missing = sorted(needed - names)
+    if missing:
+        raise SourceError(
+            f"{spec.data.source.name} has no column {missing[0]!r} named in challenge.toml"
+        )
+
+
+def _scan(spec: ChallengeSpec, table: pa.Table, progress: Progress) -> list[str]:
+    """PII scan of every column no rule names; the first finding stops the build."""
+    named = {rule.column for rule in spec.columns}
+    unnamed = [name for name in table.column_names if name not in named]
+    findings = []
+    for index, name in enumerate(unnamed):
+        progress("scan", index, len(unnamed))
+        found = pii.scan_column(name, table.column(name))
+        if found is not None:
+            findings.append(found)
+    progress("scan", len(unnamed), len(unnamed))
+    if findings:
+        first = findings[0]
+        others = [f"{f.column} ({f.kind})" for f in findings[1:]]
+        raise PIIFound(first.column, first.kind, first.example, first.suggestion, others)
+    return unnamed
+
+
+def _anonymize(
+    spec: ChallengeSpec, table: pa.Table, secret: str, progress: Progress
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    ctx = Context(table, KeyedHasher(secret), spec.split.seed, spec.data.id)
+    names, arrays, columns = [], [], []
+    total = table.num_columns
+    for index, name in enumerate(table.column_names):
+        progress("anonymize", index, total)
+        column = table.column(name)
+        rule = spec.rule_for(name)
+        result = column if rule is None else TRANSFORMS[rule.kind].apply(column, rule, ctx)
+        entry: dict[str, Any] = {
+            "column": name,
+            "rule": rule.kind if rule else "none",
+            "params": rule.params if rule else {},
+            "description": rule.describe() if rule else "kept: the PII scan found nothing",
+            "before_distinct": pc.count_distinct(column).as_py(),
+            "after_distinct": None if result is None else pc.count_distinct(result).as_py(),
+            "shipped": result is not None,
+        }
+        if result is not None:
+            result = pa.chunked_array(result) if isinstance(result, pa.Array) else result
+            entry["type"] = artifacts.type_name(result.type)
+            entry["missing"] = result.null_count
+            names.append(name)
+            arrays.append(result)
+        columns.append(entry)
+    progress("anonymize", total, total)
+    out = pa.table(arrays, names=names)
+    if pc.count_distinct(out.column(spec.data.id)).as_py() != out.num_rows:
+        raise ChallengeError(
+            f"the rule for the id column {spec.data.id!r} made ids collide; "
+            "use pseudonymize (or no rule) for the id"
+        )
+    return out, columns
+
+
+def _k_anonymity(
+    spec: ChallengeSpec, out: pa.Table, split: Split, progress: Progress
+) -> tuple[Split, dict[str, Any]]:
+    progress("privacy", 0, 1)
+    qis = spec.privacy.quasi_identifiers
+    k = spec.privacy.k
+    shipped = np.concatenate([split.train, split.public])
+    result = privacy.k_anonymity(out, qis, k, shipped)
+    suppressed = 0
+    if qis and result.achieved < k:
+        if not spec.privacy.suppress:
+            raise KAnonymityError(k, result.achieved, result.smallest)
+        suppressed = len(result.suppress)
+        split = split.without(result.suppress)
+        if len(split.train) == 0 or len(split.public) == 0:
+            raise KAnonymityError(k, result.achieved, result.smallest)
+        shipped = np.concatenate([split.train, split.public])
+        result = privacy.k_anonymity(out, qis, k, shipped)
+    progress("privacy", 1, 1)
+    return split, {
+        "quasi_identifiers": list(qis),
+        "k_required": k if qis else None,
+        "k_achieved": result.achieved if qis else None,
+        "suppress": spec.privacy.suppress,
+        "rows_suppressed": suppressed,
+    }
+
+
+def _write(
+    spec: ChallengeSpec,
+    out: pa.Table,
+    split: Split,
+    columns: list[dict[str, Any]],
+    work: Path,
+    progress: Progress,
+) -> str:
+    id_col, target = spec.data.id, spec.data.target
+    progress("write", 0, 4)
+    features = out.drop_columns([target])
+    train = out.take(pa.array(split.train))
+    public = _by_id(features.take(pa.array(split.public)), id_col)
+    every = np.concatenate([split.public, split.private])
+    all_test = _by_id(features.take(pa.array(every)), id_col)
+    which = np.array(["public"] * len(split.public) + ["private"] * len(split.private))
+    answers = _by_id(
+        pa.table(
+            {
+                id_col: out.column(id_col).take(pa.array(every)),
+                target: out.column(target).take(pa.array(every)),
+                "split": pa.array(which),
+            }
+        ),
+        id_col,
+    )
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        train_csv, public_csv, all_csv, answers_csv = pool.map(
+            artifacts.csv_bytes, [train, public, all_test, answers]
+        )
+    progress("write", 1, 4)
+    (work / NAMES["answers"]).write_bytes(answers_csv)
+    shipped = out.take(pa.array(np.concatenate([split.train, split.public])))
+    described = [
+        c
+        | {
+            "after_distinct": pc.count_distinct(shipped.column(c["column"])).as_py(),
+            "missing": shipped.column(c["column"]).null_count,
+        }
+        for c in columns
+        if c["shipped"]
+    ]
+    readme = artifacts.data_readme(
+        spec.title, id_col, target, spec.metric.name, described, split.counts()
+    )
+    bundle = [
+        ("README.md", readme.encode()),
+        ("brief.md", spec.brief.encode()),
+        ("data/train.csv", train_csv),
+        ("data/test.csv", public_csv),
+    ]
+    if spec.starter_path is not None:
+        bundle.append(("starter.ipynb", spec.starter_path.read_bytes()))
+    sandbox = [("train.csv", train_csv), ("test.csv", all_csv)]
+    # zlib releases the GIL: the two archives compress on both cores.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = [
+            pool.submit(artifacts.write_zip, work / NAMES["bundle"], bundle),
+            pool.submit(artifacts.write_zip, work / NAMES["sandbox"], sandbox),
+        ]
+        for future in done:
+            future.result()
+    progress("write", 3, 4)
+    digest = _sha256(work / NAMES["sandbox"])
+    progress("write", 4, 4)
+    return digest
+
+
+def _by_id(table: pa.Table, id_col: str) -> pa.Table:
+    """Test rows in id order: the order of rows says nothing about which part they are in."""
+    return table.sort_by([(id_col, "ascending")])
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

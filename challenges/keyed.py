@@ -1,0 +1,108 @@
+"""Keyed HMAC-SHA256 over a column's distinct values, shared by pseudonyms and date shifts.
+
+Each distinct value is hashed once (the per-challenge secret is the key; the inner and outer
+pads are precomputed so each value costs two SHA-256 block updates). The value's canonical
+text does not depend on the column, so the same customer id in two columns, or in a rebuild
+with the same secret, maps to the same pseudonym and the same date offset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from heldout.challenges.errors import ChallengeError
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def hmac_sha256(secret: bytes, messages: list[bytes]) -> np.ndarray:
+    """HMAC-SHA256 of each message as an (n, 32) uint8 matrix (RFC 2104, pads precomputed)."""
+    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    digests: list[bytes] = []
+    append = digests.append
+    for message in messages:  # one pass per distinct value; hashlib has no batch API
+        i = inner.copy()
+        i.update(message)
+        o = outer.copy()
+        o.update(i.digest())
+        append(o.digest())
+    return np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32)
+
+
+def canonical(value: object) -> bytes:
+    """The text a value is hashed as: integral floats as integers, dates in ISO 8601."""
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)).encode()
+    if isinstance(value, date | datetime):
+        return value.isoformat().encode()
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """A column's dictionary encoding plus one digest per distinct value."""
+
+    indices: pa.Array  # per row: index into the distinct values (null stays null)
+    digests: np.ndarray  # (distinct, 32) uint8
+
+    def pseudonyms(self, prefix: str, length: int) -> pa.Array:
+        """`prefix` + `length` hex digits per distinct value, built without a Python loop."""
+        raw = self.digests[:, : (length + 1) // 2]
+        hexed = np.empty((len(raw), raw.shape[1] * 2), dtype=np.uint8)
+        hexed[:, 0::2] = _HEX[raw >> 4]
+        hexed[:, 1::2] = _HEX[raw & 0x0F]
+        hexed = hexed[:, :length]
+        head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+        rows = np.hstack([np.broadcast_to(head, (len(raw), len(head))), hexed])
+        width = rows.shape[1]
+        offsets = np.arange(len(raw) + 1, dtype=np.int32) * width
+        names = pa.StringArray.from_buffers(
+            len(raw), pa.py_buffer(offsets.tobytes()), pa.py_buffer(rows.tobytes())
+        )
+        if pc.count_distinct(names).as_py() != len(raw):
+            raise ChallengeError(
+                "two values got the same pseudonym; raise the rule's length (hex digits)"
+            )
+        return names
+
+    def offsets(self, max_days: int) -> pa.Array:
+        """A non-zero offset in [-max_days, max_days] per distinct value (bytes 16..23)."""
+        word = self.digests[:, 16:24].copy().view(">u8").reshape(-1).astype(np.uint64)
+        span = np.uint64(2 * max_days)
+        drawn = (word % span).astype(np.int64) - max_days
+        drawn[drawn >= 0] += 1  # skip 0: an unshifted date would be the real one
+        return pa.array(drawn.astype(np.int32))
+
+
+class KeyedHasher:
+    """HMACs of source columns under one challenge secret, computed once per column."""
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ChallengeError("the challenge secret must not be empty")
+        self.secret = secret.encode()
+        self._cache: dict[str, Keyed] = {}
+
+    def of(self, name: str, column: pa.ChunkedArray) -> Keyed:
+        if name not in self._cache:
+            encoded = pc.dictionary_encode(column.combine_chunks())
+            distinct = encoded.dictionary
+            if pa.types.is_string(distinct.type) or pa.types.is_large_string(distinct.type):
+                messages = [v.encode() for v in distinct.to_pylist()]
+            else:
+                messages = [canonical(v) for v in distinct.to_pylist()]
+            self._cache[name] = Keyed(encoded.indices, hmac_sha256(self.secret, messages))
+        return self._cache[name]

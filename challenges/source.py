@@ -1,0 +1,180 @@
+"""The source table: CSV or Parquet, read into Arrow with clear errors for bad input."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from heldout.challenges.errors import SourceError
+
+SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith((".parquet", ".pq"))
+
+
+def read_header(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
+    """Column names only (cheap), so challenge.toml can be checked against them."""
+    try:
+        if _is_parquet(path):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if path.name.lower().endswith(".gz"):
+            import gzip
+
+            with gzip.open(path, "rt", encoding=encoding, newline="") as stream:
+                first = stream.readline()
+        else:
+            with path.open(encoding=encoding, newline="") as stream:
+                first = stream.readline()
+    except UnicodeDecodeError:
+        raise SourceError(
+            f"{path.name}: the header line is not valid {encoding}; save the file as UTF-8 or "
+            'set [data] encoding (e.g. "latin-1")'
+        ) from None
+    except (OSError, pa.ArrowException, EOFError) as exc:
+        raise SourceError(f"cannot read {path.name}: {_first_line(exc)}") from None
+    if not first.strip():
+        raise SourceError(f"{path.name} is empty: no header line")
+    names = next(csv.reader([first], delimiter=delimiter))
+    return [name.strip() for name in names]
+
+
+def read_table(
+    path: Path, encoding: str = "utf-8", delimiter: str = ",", max_mb: int = 1024
+) -> pa.Table:
+    """The whole table; raises SourceError naming the problem (size, encoding, shape)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SourceError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if size > max_mb * 1024 * 1024:
+        raise SourceError(
+            f"{path.name} is {size / 2**20:.0f} MB, above the {max_mb} MB limit; "
+            "raise [data] max_mb if this machine has the memory for it"
+        )
+    if size == 0:
+        raise SourceError(f"{path.name} is empty")
+    try:
+        table = _read_parquet(path) if _is_parquet(path) else _read_csv(path, encoding, delimiter)
+    except MemoryError:
+        raise SourceError(f"{path.name} does not fit in memory; use a sample") from None
+    if table.num_rows == 0:
+        raise SourceError(f"{path.name} has a header but no rows")
+    names = [name.strip() for name in table.column_names]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise SourceError(f"{path.name} has duplicated column names: {', '.join(duplicated)}")
+    return table.rename_columns(names)
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise SourceError(f"cannot read {path.name} as Parquet: {_first_line(exc)}") from None
+
+
+def _read_csv(path: Path, encoding: str, delimiter: str) -> pa.Table:
+    import pyarrow.csv as pcsv
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise SourceError(f"{path.name} is not a readable gzip file: {exc}") from None
+    raw = _as_utf8(path, raw, encoding)
+    if b"\x00" in raw[:65536]:
+        raise SourceError(f"{path.name} looks binary (NUL bytes), not a CSV text file")
+    try:
+        return pcsv.read_csv(
+            pa.BufferReader(raw),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter),
+            convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        raise SourceError(f"{path.name} is not a well-formed CSV: {_first_line(exc)}") from None
+
+
+def _as_utf8(path: Path, raw: bytes, encoding: str) -> bytes:
+    """UTF-8 bytes for Arrow; a decoding error names the line and the offending byte."""
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start : exc.start + 1].hex()
+        hint = (
+            'save it as UTF-8 or set [data] encoding (e.g. "latin-1")'
+            if encoding.lower().replace("-", "") in ("utf8", "utf8sig")
+            else "check [data] encoding"
+        )
+        raise SourceError(
+            f"{path.name} is not valid {encoding}: byte 0x{bad} on line {line}; {hint}"
+        ) from None
+    if encoding.lower().replace("-", "") == "utf8":
+        return raw
+    return text.encode("utf-8")
+
+
+def check_ids_and_target(table: pa.Table, name: str, id_col: str, target: str) -> None:
+    """Refuse missing or duplicated ids and an unusable target, naming rows by number."""
+    ids = table.column(id_col)
+    if ids.null_count:
+        first = _first_row(pc.is_null(ids))
+        raise SourceError(
+            f"{name}: id column {id_col!r} has {ids.null_count} missing value(s) "
+            f"(first at data row {first}); every row needs an id"
+        )
+    if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+        empty = pc.equal(pc.utf8_trim_whitespace(ids), "")
+        if pc.any(empty).as_py():
+            raise SourceError(
+                f"{name}: id column {id_col!r} has an empty value at data row {_first_row(empty)}"
+            )
+    unique = pc.count_distinct(ids).as_py()
+    if unique != table.num_rows:
+        counts = pc.value_counts(ids)
+        values = counts.field("values")
+        dupes = pc.filter(values, pc.greater(counts.field("counts"), 1))
+        shown = ", ".join(repr(v) for v in dupes.slice(0, 3).to_pylist())
+        raise SourceError(
+            f"{name}: id column {id_col!r} has {table.num_rows - unique} duplicated value(s), "
+            f"e.g. {shown}; ids must be unique"
+        )
+    labels = table.column(target)
+    if labels.null_count:
+        first = _first_row(pc.is_null(labels))
+        raise SourceError(
+            f"{name}: target column {target!r} has {labels.null_count} missing value(s) "
+            f"(first at data row {first}); drop or fill those rows first"
+        )
+    classes = pc.count_distinct(labels).as_py()
+    if classes < 2:
+        only = labels[0].as_py()
+        raise SourceError(
+            f"{name}: target column {target!r} has a single value ({only!r}); "
+            "there is nothing to predict"
+        )
+
+
+def _first_row(mask: pa.ChunkedArray | pa.Array) -> int:
+    """1-based data row number of the first true value."""
+    return int(pc.index(mask, True).as_py()) + 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
