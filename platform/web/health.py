@@ -27,21 +27,13 @@ def check_storage(found: Services) -> None:
 
 def check_docker(found: Services) -> None:
     """Ping the engine DOCKER_HOST names (the local socket by default, or TLS to a host)."""
-    import docker
-    from docker.errors import DockerException
-    from requests.exceptions import RequestException
+    from heldout.sandbox.engine import connect
+    from heldout.sandbox.errors import SandboxError
 
     try:
-        client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except (DockerException, RequestException, OSError) as exc:
-        raise EngineUnavailable(
-            f"cannot reach the Docker engine: {exc}. Check DOCKER_HOST (and DOCKER_TLS_VERIFY, "
-            "DOCKER_CERT_PATH) or the mounted /var/run/docker.sock."
-        ) from None
+        connect(timeout=ENGINE_TIMEOUT_S).close()
+    except SandboxError as exc:
+        raise EngineUnavailable(str(exc)) from None
 
 
 # What HELDOUT_READY_CHECKS may name; each raises a ServiceUnavailable with a clear message.
