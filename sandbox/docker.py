@@ -1,0 +1,346 @@
+"""The Docker backend: one fresh, hardened container per notebook, driven from outside."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from heldout.sandbox import archive
+from heldout.sandbox.backend import Backend, Labels
+from heldout.sandbox.build import image_tag
+from heldout.sandbox.engine import connect
+from heldout.sandbox.errors import SandboxError
+from heldout.sandbox.limits import MB, Limits
+from heldout.sandbox.notebook import Rejected, check_notebook, data_files, dir_sha256, file_sha256
+from heldout.sandbox.outcome import outcome
+from heldout.sandbox.pool import WarmPool, run_name
+from heldout.sandbox.result import RunResult
+
+WORK = "/home/sandbox/work"
+OUT = f"{WORK}/.heldout-out"
+DONE = b"HELDOUT-DONE\n"
+LABEL = "heldout.sandbox"
+DEADLINE_LABEL = "heldout.deadline"
+WORKER_LABEL = "heldout.worker"
+STARTUP_S = 120.0  # a container's deadline label allows this much before the first cell
+# Modules imported by a warm kernel before the notebook arrives (only with a pool, see README).
+DEFAULT_PREIMPORT = ("numpy", "pandas", "sklearn")
+
+
+@dataclass
+class Prepared:
+    """A container that runs the runner and waits for its inputs, with its attach socket."""
+
+    container: Any
+    sock: Any
+
+
+class DockerBackend(Backend):
+    """Runs notebooks in containers of the runtime image on the engine at DOCKER_HOST."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        image: str | None = None,
+        worker: str = "",
+        pool_size: int = 0,
+        preimport: tuple[str, ...] = DEFAULT_PREIMPORT,
+        max_notebook_mb: int = 20,
+        client: Any = None,
+    ) -> None:
+        self.image = image
+        self.worker = worker or f"pid-{__import__('os').getpid()}"
+        self.max_notebook_mb = max_notebook_mb
+        self.preimport = preimport if pool_size else ()
+        self._client = client
+        self._lock = threading.Lock()
+        self.pool = WarmPool(self, pool_size)
+
+    # ------------------------------------------------------------------ engine
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = connect()
+            return self._client
+
+    def image_ref(self) -> tuple[str, str]:
+        """The image name and its id (the digest recorded with every run)."""
+        import docker.errors
+
+        name = self.image or image_tag()
+        try:
+            image = self.client.images.get(name)
+        except docker.errors.ImageNotFound:
+            raise SandboxError(
+                f"the sandbox image {name} is missing; run `heldout sandbox build-image`"
+            ) from None
+        except docker.errors.APIError as exc:
+            raise SandboxError(f"the Docker engine failed to look up {name}: {exc}") from exc
+        return name, str(image.id)
+
+    # ------------------------------------------------------------------ run
+
+    def run(
+        self,
+        notebook: Path,
+        data_dir: Path,
+        out_dir: Path,
+        limits: Limits | None = None,
+        labels: Labels | None = None,
+    ) -> RunResult:
+        limits = limits or Limits()
+        started = time.monotonic()
+        notebook_sha = file_sha256(notebook) if notebook.is_file() else ""
+        try:
+            check_notebook(notebook, self.max_notebook_mb)
+        except Rejected as exc:
+            return RunResult("rejected", str(exc), time.monotonic() - started,
+                             notebook_sha256=notebook_sha)
+        if not data_dir.is_dir():
+            raise SandboxError(f"the data directory {data_dir} does not exist")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in ("executed.ipynb", "predictions.csv"):
+            (out_dir / stale).unlink(missing_ok=True)
+        data_bytes = sum(p.stat().st_size for p in data_files(data_dir))
+        name, digest = self.image_ref()
+        base = RunResult("failed", "", image_digest=digest, notebook_sha256=notebook_sha,
+                         data_sha256=dir_sha256(data_dir))
+        import docker.errors
+
+        prepared: Prepared | None = None
+        try:
+            prepared = self.pool.claim(name, limits, data_bytes, labels)
+            if prepared is None:
+                prepared = self.prepare(name, limits, data_bytes, labels, warm=False)
+            self.pool.refill(name, limits)
+            return self._drive(prepared, notebook, data_dir, out_dir, limits, base, started)
+        except docker.errors.APIError as exc:
+            raise SandboxError(f"the Docker engine failed during the run: {exc}") from exc
+        finally:
+            if prepared is not None:
+                self._remove(prepared.container)
+
+    def prepare(
+        self,
+        image: str,
+        limits: Limits,
+        data_bytes: int,
+        labels: Labels | None,
+        warm: bool,
+        name: str | None = None,
+    ) -> Prepared:
+        """Create and start a hardened container whose runner waits for its inputs."""
+        from docker.types import LogConfig, Ulimit
+
+        api = self.client.api
+        deadline = time.time() + (self.pool.ttl_s if warm else STARTUP_S + limits.timeout_s)
+        all_labels = {**dict(labels or {}), LABEL: "1", WORKER_LABEL: self.worker,
+                      DEADLINE_LABEL: str(int(deadline))}
+        if warm:
+            all_labels[WarmPool.LABEL] = self.pool.key(image, limits)
+        threads = str(max(1, math.ceil(limits.cpus)))
+        env = {
+            "OMP_NUM_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "HELDOUT_PREIMPORT": ",".join(self.preimport if warm else ()),
+        }
+        data_mb = self.pool.data_mb if warm else math.ceil(data_bytes * 1.05 / MB) + 1
+        mounts = [
+            _tmpfs_volume(WORK, limits.disk_mb, "uid=1000,gid=1000,mode=0755", all_labels),
+            # root-owned and 0555: the notebook reads data/ but cannot write there
+            _tmpfs_volume(f"{WORK}/data", data_mb, "uid=0,gid=0,mode=0555", all_labels),
+        ]
+        host_config = api.create_host_config(
+            network_mode="none",
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=f"{limits.memory_mb}m",
+            memswap_limit=f"{limits.memory_mb}m",
+            nano_cpus=int(limits.cpus * 1e9),
+            pids_limit=limits.pids,
+            ulimits=[Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
+                     Ulimit(name="core", soft=0, hard=0)],
+            tmpfs={"/tmp": f"size={limits.tmp_mb}m,mode=1777,nosuid,nodev"},
+            mounts=mounts,
+            shm_size=f"{min(limits.tmp_mb, 64)}m",
+            init=True,
+            log_config=LogConfig(type="none"),
+        )
+        created = api.create_container(
+            image,
+            name=name or run_name(deadline),
+            user="1000:1000",
+            environment=env,
+            working_dir=WORK,
+            labels=all_labels,
+            host_config=host_config,
+            network_disabled=True,
+        )
+        container = self.client.containers.get(created["Id"])
+        try:
+            sock = None if warm else _attach(api, container.id)
+            container.start()
+        except BaseException:
+            self._remove(container)
+            raise
+        return Prepared(container, sock)
+
+    def _drive(
+        self,
+        prepared: Prepared,
+        notebook: Path,
+        data_dir: Path,
+        out_dir: Path,
+        limits: Limits,
+        base: RunResult,
+        started: float,
+    ) -> RunResult:
+        container = prepared.container
+        sock = prepared.sock or _attach(self.client.api, container.id)
+        name = "notebook.ipynb"
+        with archive.inputs_tar(notebook, name, data_dir) as tar:
+            container.put_archive(WORK, tar)
+        settings = {
+            "notebook": name,
+            "timeout_s": limits.timeout_s,
+            "cell_output_bytes": limits.cell_output_kb * 1024,
+            "output_abort_bytes": limits.output_abort_mb * MB,
+        }
+        since = time.time()
+        container.put_archive(WORK, archive.control_tar(settings))
+        went = time.monotonic()
+        finished = _wait_done(sock, went + limits.timeout_s + limits.grace_s)
+        duration = time.monotonic() - went
+        with contextlib.suppress(Exception):
+            container.pause()  # freeze every process: outputs cannot change while copied
+        report = _read_report(container) if finished else None
+        # also after a timeout: the partial notebook shows the candidate how far it got
+        executed_note = archive.fetch_file(
+            container, f"{OUT}/executed.ipynb", out_dir / "executed.ipynb", limits.executed_mb * MB
+        )
+        predictions_note = archive.fetch_file(
+            container, f"{WORK}/predictions.csv", out_dir / "predictions.csv",
+            limits.predictions_mb * MB,
+        )
+        oom = _oom_events(self.client, container.id, since) or bool(
+            report and report.get("oom_kills")
+        )
+        return outcome(
+            base=base,
+            report=report,
+            finished=finished,
+            oom=oom,
+            duration_s=duration,
+            total_s=time.monotonic() - started,
+            out_dir=out_dir,
+            notes=[n for n in (executed_note, predictions_note) if n],
+            limits=limits,
+        )
+
+    # ------------------------------------------------------------------ cleanup
+
+    def _remove(self, container: Any) -> None:
+        """Kill and remove the container with its volumes; its processes die with it."""
+        import docker.errors
+
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True, v=True)
+
+    def reap(self, worker: str | None = None, everything: bool = False) -> list[str]:
+        """Remove labelled leftovers past their deadline, of a dead `worker`, or all of them."""
+        from heldout.sandbox.pool import deadline_of
+
+        removed = []
+        now = time.time()
+        for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+            owner = container.labels.get(WORKER_LABEL, "")
+            if everything or (worker and owner == worker) or deadline_of(container) < now:
+                self._remove(container)
+                removed.append(container.id)
+        return removed
+
+    def close(self) -> None:
+        self.pool.drain()
+
+
+def _tmpfs_volume(target: str, size_mb: int, options: str, labels: dict[str, str]) -> Any:
+    from docker.types import DriverConfig, Mount
+
+    # An anonymous tmpfs volume: size-capped like --tmpfs, but readable by get_archive (docker
+    # cp cannot see --tmpfs mounts) and removed with the container (remove(v=True)).
+    return Mount(
+        target,
+        None,
+        type="volume",
+        labels=labels,
+        driver_config=DriverConfig(
+            "local",
+            {"type": "tmpfs", "device": "tmpfs", "o": f"size={size_mb}m,{options},nosuid,nodev"},
+        ),
+    )
+
+
+def _attach(api: Any, container_id: str) -> Any:
+    return api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1})
+
+
+def _wait_done(sock: Any, deadline: float) -> bool:
+    """Read the runner's stdout until it says it is done, the stream ends, or the deadline."""
+    raw = getattr(sock, "_sock", sock)
+    tail = b""
+    read = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        raw.settimeout(min(left, 5.0))
+        try:
+            chunk = raw.recv(65536)
+        except (TimeoutError, socket.timeout):
+            continue
+        except OSError:
+            return False
+        if not chunk:
+            return False
+        read += len(chunk)
+        tail = (tail + chunk)[-256:]
+        if DONE in tail:
+            return True
+        if read > 16 * MB:  # only the runner writes here; a flood is a sabotaged runner
+            return False
+
+
+def _read_report(container: Any) -> dict[str, Any] | None:
+    import json
+
+    body = archive.read_small(container, f"{OUT}/result.json", 4 * MB)
+    if body is None:
+        return None
+    try:
+        report = json.loads(body)
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _oom_events(client: Any, container_id: str, since: float) -> bool:
+    """Whether the engine saw an OOM kill in the container (the runner's word is not enough)."""
+    events = client.api.events(
+        since=f"{since - 1:.3f}",
+        until=f"{time.time():.3f}",
+        filters={"container": container_id, "event": "oom"},
+        decode=True,
+    )
+    return any(True for _ in events)

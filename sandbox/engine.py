@@ -1,0 +1,30 @@
+"""The connection to a Docker engine (local socket or DOCKER_HOST), failing with one clear line."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from heldout.sandbox.errors import SandboxError
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+
+def connect(timeout: float = 60.0) -> Any:
+    """A docker-py client that has answered a ping; SandboxError if the engine is unreachable."""
+    try:
+        import docker
+        import docker.errors
+    except ImportError as exc:  # pragma: no cover - docker is a dependency
+        raise SandboxError("the `docker` Python package is missing (pip install docker)") from exc
+    host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    try:
+        client = docker.from_env(timeout=int(timeout))
+        client.ping()
+    except Exception as exc:  # noqa: BLE001  (requests, socket and docker errors all mean "down")
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SandboxError(
+            f"cannot reach the Docker engine at {host}: {detail[:200]}; "
+            "start dockerd or set DOCKER_HOST"
+        ) from exc
+    return client

@@ -1,0 +1,77 @@
+"""Checks a candidate's notebook before any container starts, and hashes inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+MAX_NOTEBOOK_MB = 20
+
+
+class Rejected(Exception):
+    """The notebook cannot be run; the message is for the candidate."""
+
+
+def check_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB) -> dict[str, Any]:
+    """The parsed notebook, or Rejected saying in plain words what is wrong with it."""
+    import nbformat
+
+    if not path.is_file():
+        raise Rejected(f"{path.name} is not a file")
+    size = path.stat().st_size
+    if size > max_mb * 2**20:
+        raise Rejected(
+            f"the notebook is {size / 2**20:.1f} MB; the limit is {max_mb} MB "
+            "(clear large outputs before submitting)"
+        )
+    raw = path.read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected(
+            f"the file is not a Jupyter notebook: it is not valid JSON ({exc}); "
+            "save it from Jupyter as .ipynb"
+        ) from exc
+    if not isinstance(data, dict) or "cells" not in data or "nbformat" not in data:
+        raise Rejected(
+            "the file is JSON but not a Jupyter notebook (no `cells` or `nbformat`); "
+            "save it from Jupyter as .ipynb"
+        )
+    if data.get("nbformat") != 4:
+        raise Rejected(
+            f"the notebook uses format version {data.get('nbformat')!r}; only version 4 "
+            "(every Jupyter since 2015) is supported"
+        )
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # noqa: BLE001  (nbformat raises several kinds for a bad schema)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise Rejected(f"the notebook does not match the Jupyter notebook schema: {first}") from exc
+    if not any(c.get("cell_type") == "code" and str(c.get("source", "")).strip() for c in nb.cells):
+        raise Rejected("the notebook has no code to run: every code cell is empty")
+    return data
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    """Regular files under the data directory, sorted; links and devices are never copied."""
+    return sorted(p for p in data_dir.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def dir_sha256(data_dir: Path) -> str:
+    """One hash for a directory: relative paths and contents of its regular files."""
+    digest = hashlib.sha256()
+    for path in data_files(data_dir):
+        digest.update(str(path.relative_to(data_dir)).encode() + b"\0")
+        digest.update(file_sha256(path).encode() + b"\n")
+    return digest.hexdigest()

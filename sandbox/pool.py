@@ -1,0 +1,130 @@
+"""Warm containers: started ahead with the kernel up, each claimed by exactly one run.
+
+A warm container has run nothing of anyone's: its runner started the python3 kernel and waits
+for inputs. A run claims it by renaming it (the engine makes a rename atomic, so two runs never
+get the same one), tightens its memory and CPU to the run's limits, then drives it as usual.
+It is removed after that one run, like every container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from heldout.sandbox.limits import MB, Limits
+
+if TYPE_CHECKING:
+    from heldout.sandbox.backend import Labels
+    from heldout.sandbox.docker import DockerBackend, Prepared
+
+RUN_PREFIX = "heldout-run-"
+_RUN_NAME = re.compile(r"^/?heldout-run-[0-9a-f]+-until-(\d+)$")
+
+
+def run_name(deadline: float) -> str:
+    """A claimed container's name carries its deadline: labels cannot change after create."""
+    return f"{RUN_PREFIX}{uuid.uuid4().hex[:12]}-until-{int(deadline)}"
+
+
+def deadline_of(container: Any) -> float:
+    """When a container must be gone: from its run name, else its deadline label."""
+    match = _RUN_NAME.match(container.name or "")
+    if match:
+        return float(match.group(1))
+    try:
+        return float(container.labels.get("heldout.deadline", "0"))
+    except ValueError:
+        return 0.0
+
+
+class WarmPool:
+    """Keeps `size` warm containers per limits key; `claim` takes one, `refill` starts more."""
+
+    LABEL = "heldout.pool"
+
+    def __init__(self, backend: DockerBackend, size: int, ttl_s: float = 3600.0) -> None:
+        self.backend = backend
+        self.size = size
+        self.ttl_s = ttl_s
+        self.data_mb = 2048  # room for the data in a warm container's data volume (a cap only)
+        self._threads: list[threading.Thread] = []
+
+    def key(self, image: str, limits: Limits) -> str:
+        """Warm containers fit a run whose fixed settings (all but memory and CPU) match."""
+        fixed = (image, limits.pids, limits.nofile, limits.disk_mb, limits.tmp_mb,
+                 max(1, int(limits.cpus + 0.999)), self.backend.preimport, self.data_mb)
+        return hashlib.sha256(repr(fixed).encode()).hexdigest()[:16]
+
+    def _warm(self, image: str, limits: Limits) -> list[Any]:
+        client = self.backend.client
+        return list(
+            client.containers.list(
+                filters={"label": [f"{self.LABEL}={self.key(image, limits)}"],
+                         "status": "running"}
+            )
+        )
+
+    def claim(
+        self, image: str, limits: Limits, data_bytes: int, labels: Labels | None
+    ) -> Prepared | None:
+        """A warm container renamed for this run, with the run's memory and CPU; or None."""
+        import docker.errors
+
+        from heldout.sandbox.docker import STARTUP_S, Prepared
+
+        if not self.size or data_bytes > self.data_mb * MB * 0.95:
+            return None
+        for container in self._warm(image, limits):
+            deadline = time.time() + STARTUP_S + limits.timeout_s
+            try:
+                container.rename(run_name(deadline))
+            except docker.errors.APIError:
+                continue  # another run took it first
+            try:
+                container.update(
+                    mem_limit=f"{limits.memory_mb}m",
+                    memswap_limit=f"{limits.memory_mb}m",
+                    cpu_period=100_000,
+                    cpu_quota=int(limits.cpus * 100_000),
+                )
+            except docker.errors.APIError:
+                # e.g. the idle kernel already uses more than the run may: start cold instead
+                self.backend._remove(container)
+                return None
+            return Prepared(container, None)
+        return None
+
+    def refill(self, image: str, limits: Limits) -> None:
+        """Start warm containers in the background until `size` wait for this key."""
+        if not self.size:
+            return
+        self._threads = [t for t in self._threads if t.is_alive()]
+        thread = threading.Thread(target=self._fill, args=(image, limits), daemon=False)
+        thread.start()
+        self._threads.append(thread)
+
+    def _fill(self, image: str, limits: Limits) -> None:
+        with contextlib.suppress(Exception):  # a warm container is an optimisation only
+            for _ in range(self.size - len(self._warm(image, limits))):
+                self.backend.prepare(image, limits, 0, None, warm=True,
+                                     name=f"heldout-warm-{uuid.uuid4().hex[:12]}")
+
+    def wait(self) -> None:
+        """Block until background refills have started their containers."""
+        for thread in self._threads:
+            thread.join()
+
+    def drain(self) -> None:
+        """Remove this backend's warm containers (on close)."""
+        self.wait()
+        if not self.size or self.backend._client is None:
+            return
+        for container in self.backend.client.containers.list(
+            all=True, filters={"label": [self.LABEL, f"heldout.worker={self.backend.worker}"]}
+        ):
+            self.backend._remove(container)
