@@ -80,14 +80,14 @@ def make_submission(
     invitation = invitation or make_invitation(session)
     version = invitation.challenge.versions[-1]
     sha = hashlib.sha256(secrets.token_bytes(8)).hexdigest()
-    submission = Submission(
-        invitation=invitation,
-        candidate=invitation.candidate,
-        version=version,
-        notebook_key=f"submissions/{sha[:2]}/{sha}.ipynb",
-        notebook_sha256=sha,
-        notebook_size=100,
+    values: dict[str, Any] = {
+        "notebook_key": f"submissions/{sha[:2]}/{sha}.ipynb",
+        "notebook_sha256": sha,
+        "notebook_size": 100,
         **fields,
+    }
+    submission = Submission(
+        invitation=invitation, candidate=invitation.candidate, version=version, **values
     )
     session.add(submission)
     session.flush()

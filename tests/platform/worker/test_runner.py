@@ -1,0 +1,241 @@
+"""The worker's runner: sandbox outcome and grading become the submission's final state.
+
+The sandbox is a FakeBackend here (this module's unit tests); the grader, the database
+(SQLite and PostgreSQL) and the storage are real. The real Docker path is in tests/pipeline.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from heldout.platform.config import Config
+from heldout.platform.db import Database
+from heldout.platform.models import Run, Submission
+from heldout.platform.storage import Storage, open_storage
+from heldout.platform.worker import queue
+from heldout.platform.worker.loop import Worker
+from heldout.sandbox import FakeBackend, Limits, RunResult, SandboxError
+from tests.factories import make_challenge, make_invitation, make_submission
+
+IDS = [f"id{n}" for n in range(20)]
+LABELS = [n % 2 for n in range(20)]
+SPLIT = ["public" if n < 10 else "private" for n in range(20)]
+
+
+@pytest.fixture
+def storage(config: Config) -> Storage:
+    return open_storage(config)
+
+
+@pytest.fixture
+def submission_id(db: Database, storage: Storage) -> int:
+    """A challenge version with real artifacts and one queued submission."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("train.csv", "cid,x,y\na,1,0\nb,2,1\n")
+        archive.writestr("test.csv", "cid,x\n" + "".join(f"{i},{n}\n" for n, i in enumerate(IDS)))
+    storage.put_bytes("c/1/sandbox.zip", buffer.getvalue())
+    answers = pd.DataFrame({"cid": IDS, "y": LABELS, "split": SPLIT})
+    storage.put_bytes("c/1/answers.csv", answers.to_csv(index=False).encode())
+    storage.put_bytes("submissions/nb.ipynb", b"{}")
+    with db.session() as session:
+        challenge = make_challenge(session)
+        version = challenge.versions[0]
+        version.sandbox_key, version.answer_key = "c/1/sandbox.zip", "c/1/answers.csv"
+        version.data_sha256 = "d" * 64
+        version.spec = {
+            "data": {"id": "cid", "target": "y"},
+            "metric": {"name": "accuracy"},
+            "limits": {"timeout_s": 30, "memory_mb": 512, "cpus": 1},
+        }
+        version.metric = "accuracy"
+        invitation = make_invitation(session, challenge=challenge)
+        return make_submission(session, invitation, notebook_key="submissions/nb.ipynb").id
+
+
+def writes(
+    predictions: str | None, status: str = "succeeded", **extra: object
+) -> Callable[[Path, Path, Path, Limits], RunResult]:
+    def handler(notebook: Path, data_dir: Path, out_dir: Path, limits: Limits) -> RunResult:
+        assert (data_dir / "test.csv").is_file()  # the sandbox inputs were unpacked
+        assert not (data_dir / "answers.csv").exists()  # the answer key never goes in
+        executed = out_dir / "executed.ipynb"
+        executed.write_text("{}")
+        path = None
+        if predictions is not None:
+            path = out_dir / "predictions.csv"
+            path.write_text(predictions)
+        return RunResult(
+            status=status,
+            reason=str(extra.pop("reason", "")),  # type: ignore[arg-type]
+            duration_s=1.5,
+            executed_path=executed,
+            predictions_path=path,
+            image_digest="sha256:abc",
+            notebook_sha256="n" * 64,
+            **extra,
+        )  # type: ignore[arg-type]
+
+    return handler
+
+
+def run_once(config: Config, db: Database, storage: Storage, backend: FakeBackend) -> None:
+    worker = Worker(config, db, storage, backend, concurrency=1, poll_s=0.01)
+    worker.run(until_idle=True)
+
+
+def load(db: Database, submission_id: int) -> Submission:
+    with db.session() as session:
+        sub = session.get(Submission, submission_id)
+        assert sub is not None
+        sub.runs  # noqa: B018  (load the runs while the session is open)
+        return sub
+
+
+def test_perfect_predictions_are_scored_public_and_private(
+    config: Config, db: Database, storage: Storage, submission_id: int
+) -> None:
+    rows = "cid,y\n" + "".join(f"{i},{y}\n" for i, y in reversed(list(zip(IDS, LABELS))))
+    run_once(config, db, storage, FakeBackend(writes(rows)))
+    sub = load(db, submission_id)
+    assert (sub.status, sub.public_score, sub.private_score) == ("scored", 1.0, 1.0)
+    assert sub.grading is not None and sub.grading["metric"] == "accuracy"
+    assert set(sub.grading["plots"]) and all(
+        storage.exists(k) for k in sub.grading["plots"].values()
+    )
+    run: Run = sub.runs[0]
+    assert (run.status, run.image_digest, run.duration_s) == ("succeeded", "sha256:abc", 1.5)
+    assert run.executed_key and storage.exists(run.executed_key)
+
+
+def test_half_right_public_rows_score_half(
+    config: Config, db: Database, storage: Storage, submission_id: int
+) -> None:
+    wrong_public = [
+        1 - y if s == "public" and n % 2 else y for n, (y, s) in enumerate(zip(LABELS, SPLIT))
+    ]
+    rows = "cid,y\n" + "".join(f"{i},{y}\n" for i, y in zip(IDS, wrong_public))
+    run_once(config, db, storage, FakeBackend(writes(rows)))
+    sub = load(db, submission_id)
+    assert (sub.public_score, sub.private_score) == (0.5, 1.0)
+
+
+def test_notebook_error_names_cell_and_exception(
+    config: Config, db: Database, storage: Storage, submission_id: int
+) -> None:
+    failure = {"cell": 3, "ename": "KeyError", "evalue": "'price'", "traceback": "..."}
+    run_once(
+        config,
+        db,
+        storage,
+        FakeBackend(
+            writes(None, "failed", reason="Cell 3 raised KeyError: 'price'", failure=failure)
+        ),
+    )
+    sub = load(db, submission_id)
+    assert (sub.status, sub.failure) == ("failed", "notebook_error")
+    assert sub.failure_detail is not None and sub.failure_detail["cell"] == 3
+    assert "Restart & Run All" in sub.failure_detail["hint"]
+    assert sub.counts_toward_limit
+
+
+@pytest.mark.parametrize(
+    ("status", "category"),
+    [
+        ("timed_out", "timeout"),
+        ("out_of_memory", "out_of_memory"),
+        ("rejected", "invalid_notebook"),
+    ],
+)
+def test_sandbox_outcomes_map_to_failure_categories(
+    config: Config, db: Database, storage: Storage, submission_id: int, status: str, category: str
+) -> None:
+    run_once(config, db, storage, FakeBackend(writes(None, status, reason="why")))
+    sub = load(db, submission_id)
+    assert (sub.status, sub.failure, sub.failure_message) == ("failed", category, "why")
+
+
+def test_missing_predictions_file_is_invalid_predictions(
+    config: Config, db: Database, storage: Storage, submission_id: int
+) -> None:
+    run_once(config, db, storage, FakeBackend(writes(None)))
+    sub = load(db, submission_id)
+    assert sub.failure == "invalid_predictions"
+    assert "predictions.csv" in (sub.failure_message or "")
+
+
+def test_bad_predictions_get_the_graders_message(
+    config: Config, db: Database, storage: Storage, submission_id: int
+) -> None:
+    run_once(config, db, storage, FakeBackend(writes("cid,y\nid0,1\n")))
+    sub = load(db, submission_id)
+    assert sub.failure == "invalid_predictions"
+    assert "19" in (sub.failure_message or "")  # names how many ids are missing
+
+
+def test_platform_error_is_retried_and_does_not_count(
+    config: Config, db: Database, storage: Storage, submission_id: int
+) -> None:
+    def engine_down(*_: object) -> RunResult:
+        raise SandboxError("cannot reach the Docker engine")
+
+    run_once(config, db, storage, FakeBackend(engine_down))
+    sub = load(db, submission_id)
+    assert (sub.status, sub.attempts, sub.failure) == ("queued", 1, None)
+    assert sub.not_before is not None  # backoff before the retry
+    assert sub.runs[0].status == "platform_error"
+    # The engine is back: the retry succeeds once the backoff has passed.
+    with db.session() as session:
+        row = session.get(Submission, submission_id)
+        assert row is not None
+        row.not_before = None
+    rows = "cid,y\n" + "".join(f"{i},{y}\n" for i, y in zip(IDS, LABELS))
+    run_once(config, db, storage, FakeBackend(writes(rows)))
+    sub = load(db, submission_id)
+    assert (sub.status, sub.attempts, len(sub.runs)) == ("scored", 2, 2)
+
+
+def test_platform_errors_past_max_attempts_fail_without_counting(
+    config: Config, db: Database, storage: Storage, submission_id: int
+) -> None:
+    def engine_down(*_: object) -> RunResult:
+        raise SandboxError("engine down")
+
+    for _ in range(int(config["HELDOUT_MAX_ATTEMPTS"])):
+        with db.session() as session:
+            row = session.get(Submission, submission_id)
+            assert row is not None
+            row.not_before = None
+        run_once(config, db, storage, FakeBackend(engine_down))
+    sub = load(db, submission_id)
+    assert (sub.status, sub.failure) == ("failed", "platform_error")
+    assert not sub.counts_toward_limit
+
+
+def test_result_of_a_lost_lease_is_discarded(
+    config: Config, db: Database, storage: Storage, submission_id: int
+) -> None:
+    """A worker whose lease was taken over records nothing: exactly-once scoring."""
+    stolen: list[queue.Claim] = []
+
+    def slow(notebook: Path, data_dir: Path, out_dir: Path, limits: Limits) -> RunResult:
+        with db.session() as session:  # meanwhile the lease expires and another worker claims
+            session.get(Submission, submission_id).lease_expires_at = (  # type: ignore[union-attr]
+                session.get(Submission, submission_id).created_at
+            )  # type: ignore[union-attr]
+        other = queue.claim(db, "other-worker", 60)
+        assert other is not None
+        stolen.append(other)
+        return writes("cid,y\n" + "".join(f"{i},1\n" for i in IDS))(
+            notebook, data_dir, out_dir, limits
+        )
+
+    run_once(config, db, storage, FakeBackend(slow))
+    sub = load(db, submission_id)
+    assert (sub.status, sub.lease_owner, sub.public_score) == ("running", "other-worker", None)
