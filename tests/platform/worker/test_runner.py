@@ -101,7 +101,9 @@ def load(db: Database, submission_id: int) -> Submission:
 def test_perfect_predictions_are_scored_public_and_private(
     config: Config, db: Database, storage: Storage, submission_id: int
 ) -> None:
-    rows = "cid,y\n" + "".join(f"{i},{y}\n" for i, y in reversed(list(zip(IDS, LABELS))))
+    rows = "cid,y\n" + "".join(
+        f"{i},{y}\n" for i, y in reversed(list(zip(IDS, LABELS, strict=True)))
+    )
     run_once(config, db, storage, FakeBackend(writes(rows)))
     sub = load(db, submission_id)
     assert (sub.status, sub.public_score, sub.private_score) == ("scored", 1.0, 1.0)
@@ -118,9 +120,10 @@ def test_half_right_public_rows_score_half(
     config: Config, db: Database, storage: Storage, submission_id: int
 ) -> None:
     wrong_public = [
-        1 - y if s == "public" and n % 2 else y for n, (y, s) in enumerate(zip(LABELS, SPLIT))
+        1 - y if s == "public" and n % 2 else y
+        for n, (y, s) in enumerate(zip(LABELS, SPLIT, strict=True))
     ]
-    rows = "cid,y\n" + "".join(f"{i},{y}\n" for i, y in zip(IDS, wrong_public))
+    rows = "cid,y\n" + "".join(f"{i},{y}\n" for i, y in zip(IDS, wrong_public, strict=True))
     run_once(config, db, storage, FakeBackend(writes(rows)))
     sub = load(db, submission_id)
     assert (sub.public_score, sub.private_score) == (0.5, 1.0)
@@ -195,7 +198,7 @@ def test_platform_error_is_retried_and_does_not_count(
         row = session.get(Submission, submission_id)
         assert row is not None
         row.not_before = None
-    rows = "cid,y\n" + "".join(f"{i},{y}\n" for i, y in zip(IDS, LABELS))
+    rows = "cid,y\n" + "".join(f"{i},{y}\n" for i, y in zip(IDS, LABELS, strict=True))
     run_once(config, db, storage, FakeBackend(writes(rows)))
     sub = load(db, submission_id)
     assert (sub.status, sub.attempts, len(sub.runs)) == ("scored", 2, 2)
