@@ -38,6 +38,14 @@ class Answers:
     def numeric(self) -> bool:
         return self.target.dtype.kind in "iuf"
 
+    def check_unique(self) -> None:
+        """Repeated ids in the key are the challenge's fault; checked when a join goes wrong.
+
+        (A clean join proves uniqueness: every key row was matched exactly once.)
+        """
+        if len(pc.unique(self.ids)) != len(self.ids):
+            raise GradingError(f"the answer key's {self.id_col!r} column has repeated ids")
+
     @classmethod
     def from_table(
         cls,
@@ -59,8 +67,8 @@ class Answers:
                     f"its columns: {', '.join(columns) or 'none'}"
                 )
         ids = _join_key(table.column(id_col).combine_chunks())
-        if ids.null_count or len(pc.unique(ids)) != len(ids):
-            raise GradingError(f"the answer key's {id_col!r} column has empty or repeated ids")
+        if ids.null_count:
+            raise GradingError(f"the answer key's {id_col!r} column has empty ids")
         target_column = table.column(target_col)
         if target_column.null_count:
             raise GradingError(f"the answer key has {target_column.null_count} empty labels")
@@ -68,9 +76,10 @@ class Answers:
         private = None
         if SPLIT in columns and SPLIT not in (id_col, target_col):
             split = table.column(SPLIT).cast(pa.string())
-            if not pc.all(pc.is_in(split, value_set=pa.array(SPLITS))).as_py():
-                raise GradingError("the answer key's split column must hold public or private")
             private = pc.equal(split, "private").to_numpy(zero_copy_only=False)
+            public = pc.equal(split, "public").to_numpy(zero_copy_only=False)
+            if split.null_count or not (private | public).all():
+                raise GradingError("the answer key's split column must hold public or private")
         return cls(ids, target, private, id_col, target_col)
 
     @classmethod

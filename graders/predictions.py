@@ -193,6 +193,9 @@ def _join(ids: pa.Array, answers: Answers, name: str) -> NDArray[np.intp]:
         ids, keys = ids.cast(pa.string()), keys.cast(pa.string())
     positions = pc.fill_null(pc.index_in(ids, value_set=keys), -1).to_numpy()
     unknown = positions < 0
+    counts = np.bincount(positions[~unknown], minlength=answers.n)
+    if unknown.any() or (counts != 1).any():
+        answers.check_unique()
     if unknown.any():
         empty = pc.is_null(ids).to_numpy(zero_copy_only=False)
         if pa.types.is_string(ids.type):
@@ -202,7 +205,6 @@ def _join(ids: pa.Array, answers: Answers, name: str) -> NDArray[np.intp]:
         raise _rows_error(
             name, "unknown_ids", unknown, ids, "has {count} id(s) that are not test ids"
         )
-    counts = np.bincount(positions, minlength=answers.n)
     repeated = counts[positions] > 1
     if repeated.any():
         _raise_duplicates(name, repeated, positions, ids)
