@@ -168,7 +168,9 @@ class DockerBackend(Backend):
             security_opt=["no-new-privileges"],
             mem_limit=f"{limits.memory_mb}m",
             memswap_limit=f"{limits.memory_mb}m",
-            nano_cpus=int(limits.cpus * 1e9),
+            # period/quota rather than nano_cpus: a warm container's quota is updated on claim
+            cpu_period=100_000,
+            cpu_quota=int(limits.cpus * 100_000),
             pids_limit=limits.pids,
             ulimits=[Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
                      Ulimit(name="core", soft=0, hard=0)],

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from heldout.sandbox.docker import DockerBackend, Prepared
 
 RUN_PREFIX = "heldout-run-"
+WARM_PREFIX = "heldout-warm-"
 _RUN_NAME = re.compile(r"^/?heldout-run-[0-9a-f]+-until-(\d+)$")
 
 
@@ -62,12 +63,11 @@ class WarmPool:
 
     def _warm(self, image: str, limits: Limits) -> list[Any]:
         client = self.backend.client
-        return list(
-            client.containers.list(
-                filters={"label": [f"{self.LABEL}={self.key(image, limits)}"],
-                         "status": "running"}
-            )
+        found = client.containers.list(
+            filters={"label": [f"{self.LABEL}={self.key(image, limits)}"], "status": "running"}
         )
+        # claimed ones keep the label but were renamed
+        return [c for c in found if (c.name or "").lstrip("/").startswith(WARM_PREFIX)]
 
     def claim(
         self, image: str, limits: Limits, data_bytes: int, labels: Labels | None
@@ -112,7 +112,7 @@ class WarmPool:
         with contextlib.suppress(Exception):  # a warm container is an optimisation only
             for _ in range(self.size - len(self._warm(image, limits))):
                 self.backend.prepare(image, limits, 0, None, warm=True,
-                                     name=f"heldout-warm-{uuid.uuid4().hex[:12]}")
+                                     name=f"{WARM_PREFIX}{uuid.uuid4().hex[:12]}")
 
     def wait(self) -> None:
         """Block until background refills have started their containers."""
