@@ -98,20 +98,23 @@ def grade(
         _check_above(y_pred, key, name)
     constant = _baseline_value(chosen, key.target, resolved)
     private = key.private if key.private is not None else np.zeros(key.n, dtype=bool)
-    scored = [
-        _split(chosen, resolved, key.target[rows], y_pred[rows], constant, confidence,
-               resamples, seed)
-        if rows.any() else None
-        for rows in (~private, private)
-    ]  # fmt: skip
-    public = scored[0] or _split(
-        chosen, resolved, key.target, y_pred, constant, confidence, resamples, seed
-    )
+    if private.all():
+        raise GradingError("the answer key has no public rows to show the candidate")
+    public = _split(
+        chosen, resolved, key.target[~private], y_pred[~private], constant, confidence,
+        resamples, seed,
+    )  # fmt: skip
+    hidden = None
+    if private.any():
+        hidden = _split(
+            chosen, resolved, key.target[private], y_pred[private], constant, confidence,
+            resamples, seed,
+        )  # fmt: skip
     return Grading(
         metric=chosen.name,
         higher_is_better=chosen.higher_is_better,
         public=public,
-        private=scored[1],
+        private=hidden,
         params=resolved,
         plots=_plots(chosen, resolved, key.target, y_pred, seed) if plots else {},
     )

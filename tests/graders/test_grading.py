@@ -247,3 +247,9 @@ def test_custom_metric_cannot_escape_the_kit_or_shadow_a_builtin(tmp_path: Path)
         load_custom_metric(tmp_path, "f1.py:f1")
     with pytest.raises(GradingError, match="has no function 'g'"):
         load_custom_metric(tmp_path, "f1.py:g")
+
+
+def test_a_key_without_public_rows_is_refused() -> None:
+    answers, predictions = challenge("f1", 0)
+    with pytest.raises(GradingError, match="no public rows"):
+        grade(written(predictions), answers.assign(split="private"), "f1")
