@@ -22,6 +22,7 @@ from heldout.platform.worker import queue
 from heldout.platform.worker.runner import Context, execute
 
 log = logging.getLogger("heldout.worker")
+REAP_EVERY_S = 60.0
 
 
 def worker_id() -> str:
@@ -40,13 +41,14 @@ class Worker:
         concurrency: int = 1,
         poll_s: float = 1.0,
         grace_s: float = 30.0,
+        name: str | None = None,
     ) -> None:
         self.ctx = Context(
             config=config,
             db=db,
             storage=storage,
             backend=backend,
-            worker=worker_id(),
+            worker=name or worker_id(),
             cache=config.home / "cache",
             lease_s=int(config["HELDOUT_LEASE_SECONDS"]),
             max_attempts=int(config["HELDOUT_MAX_ATTEMPTS"]),
@@ -124,7 +126,11 @@ class Worker:
 
     def _heartbeat(self) -> None:
         interval = max(self.ctx.lease_s / 3, 0.5)
+        next_reap = time.monotonic() + REAP_EVERY_S
         while True:
+            if time.monotonic() > next_reap:  # containers of crashed workers, past deadline
+                self._reap()
+                next_reap = time.monotonic() + REAP_EVERY_S
             if self.stopping.is_set():
                 time.sleep(interval)  # keep beating for runs that are finishing
             else:
@@ -170,8 +176,10 @@ def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
     db.upgrade()
     storage = open_storage(config)
     storage.check()
-    backend = get_backend(str(config["HELDOUT_SANDBOX_BACKEND"]))
-    worker = Worker(config, db, storage, backend, concurrency=concurrency)
+    name = worker_id()
+    # The backend labels containers with this id, so a reaper can tell whose they are.
+    backend = get_backend(str(config["HELDOUT_SANDBOX_BACKEND"]), worker=name)
+    worker = Worker(config, db, storage, backend, concurrency=concurrency, name=name)
     worker.install_signals()
     Path(config.home).mkdir(parents=True, exist_ok=True)
     log.info("worker %s started with %d slot(s)", worker.ctx.worker, concurrency)
