@@ -1,8 +1,10 @@
-"""Candidates' explanations: a video (type sniffed from its bytes) and/or markdown text."""
+"""Candidates' explanations: a video (type sniffed from its bytes, uploaded whole or in
+resumable chunks) and/or markdown text with saved drafts, attached to the final submission."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -10,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, NotFound
-from heldout.platform.models import Explanation, Submission
+from heldout.platform.models import Explanation, Invitation, Submission, utcnow
 from heldout.platform.storage import CHUNK, Storage
 
 MAX_TEXT = 50_000
@@ -113,3 +115,269 @@ def attach(
     if video_key and old_video and old_video != video_key:
         storage.delete(old_video)
     return result
+
+
+# ---------------------------------------------------------------- the final submission
+
+
+def final_submission_id(session: Session, invitation_id: int) -> int | None:
+    """The candidate's chosen final submission, or else their latest scored one."""
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise NotFound("no such invitation")
+    chosen = invitation.final_submission_id
+    if chosen is not None:
+        found = session.get(Submission, chosen)
+        if found is not None and found.invitation_id == invitation_id and found.status == "scored":
+            return chosen
+    latest: int | None = session.scalar(
+        select(Submission.id)
+        .where(Submission.invitation_id == invitation_id, Submission.status == "scored")
+        .order_by(Submission.id.desc())
+        .limit(1)
+    )
+    return latest
+
+
+def choose_final(db: Database, invitation_id: int, submission_id: int) -> int:
+    """Make a scored submission the final one; the explanation goes with it."""
+    with db.session() as session:
+        submission = session.get(Submission, submission_id)
+        if submission is None or submission.invitation_id != invitation_id:
+            raise NotFound(f"no submission {submission_id}")
+        if submission.status != "scored":
+            raise InvalidInput(
+                f"Submission {submission_id} is {submission.status}; only a scored "
+                "submission can be your final one."
+            )
+        submission.invitation.final_submission_id = submission_id
+        found = _own(session, invitation_id)
+        if found is not None:
+            found.submission_id = submission_id
+        return submission_id
+
+
+def _own(session: Session, invitation_id: int) -> Explanation | None:
+    return session.scalars(
+        select(Explanation).where(Explanation.invitation_id == invitation_id)
+    ).first()
+
+
+def _own_or_new(session: Session, invitation_id: int) -> Explanation:
+    found = _own(session, invitation_id)
+    if found is None:
+        found = Explanation(invitation_id=invitation_id, upload_received=0)
+        session.add(found)
+    found.submission_id = final_submission_id(session, invitation_id)
+    return found
+
+
+# ---------------------------------------------------------------- written explanation
+
+
+def save_draft(db: Database, invitation_id: int, text: str) -> dict[str, Any]:
+    """Keep what the candidate is typing, so a closed tab loses nothing."""
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"The written explanation is longer than {MAX_TEXT} characters.")
+    with db.session() as session:
+        found = _own_or_new(session, invitation_id)
+        found.text_draft = text
+        found.updated_at = utcnow()
+        return {"saved_at": found.updated_at.isoformat() + "Z", "published": found.text == text}
+
+
+def publish_text(db: Database, invitation_id: int, text: str) -> dict[str, Any]:
+    """Make the written explanation the one reviewers read."""
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"The written explanation is longer than {MAX_TEXT} characters.")
+    with db.session() as session:
+        found = _own_or_new(session, invitation_id)
+        found.text = found.text_draft = text
+        found.updated_at = utcnow()
+        return {"saved_at": found.updated_at.isoformat() + "Z", "published": True}
+
+
+def state(db: Database, invitation_id: int) -> dict[str, Any]:
+    """Everything the explanation page shows: text, draft, video, an unfinished upload."""
+    with db.session() as session:
+        found = _own(session, invitation_id)
+        final = final_submission_id(session, invitation_id)
+        upload = None
+        if found is not None and found.upload_key:
+            upload = _upload_view(found)
+        return {
+            "final_submission_id": final,
+            "text": found.text if found else "",
+            "text_draft": found.text_draft if found else "",
+            "video": bool(found and found.video_key),
+            "video_type": found.video_type if found else None,
+            "video_size": found.video_size if found else None,
+            "upload": upload and upload.as_json(),
+            "updated_at": found.updated_at.isoformat() + "Z" if found else None,
+        }
+
+
+def video(db: Database, invitation_id: int) -> tuple[str, str]:
+    """Storage key and type of the candidate's own video."""
+    with db.session() as session:
+        found = _own(session, invitation_id)
+        if found is None or not found.video_key:
+            raise NotFound("you have not uploaded a video yet")
+        return found.video_key, found.video_type or "video/mp4"
+
+
+# ---------------------------------------------------------------- resumable video upload
+
+CHUNK_SIZE = 8 * 2**20  # what the page sends per request
+CHUNK_MIN = 5 * 2**20  # S3's smallest part that is not the last one
+CHUNK_MAX = 64 * 2**20
+_EXT = {"video/webm": ".webm", "video/mp4": ".mp4", "video/quicktime": ".mov"}
+_TYPE = {ext: kind for kind, ext in _EXT.items()}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A resumable upload: the page continues from `received` after a dropped connection."""
+
+    id: str
+    size: int
+    received: int
+    complete: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "size": self.size,
+            "received": self.received,
+            "complete": self.complete,
+            "chunk_size": CHUNK_SIZE,
+        }
+
+
+def _upload_id(key: str) -> str:
+    return key.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def _upload_view(found: Explanation) -> Upload:
+    return Upload(_upload_id(found.upload_key or ""), found.upload_size or 0, found.upload_received)
+
+
+def _current(session: Session, invitation_id: int, upload_id: str) -> Explanation:
+    found = _own(session, invitation_id)
+    if found is None or not found.upload_key or _upload_id(found.upload_key) != upload_id:
+        raise NotFound("this upload is no longer in progress; start the upload again")
+    return found
+
+
+def start_upload(
+    db: Database, storage: Storage, invitation_id: int, size: int, max_bytes: int
+) -> Upload:
+    """Begin a video upload of `size` bytes, abandoning any unfinished one."""
+    if size <= 0:
+        raise InvalidInput("The video file is empty.")
+    if size > max_bytes:
+        raise InvalidInput(
+            f"The video is {size / 2**20:.0f} MB; the limit is {max_bytes // 2**20} MB. "
+            "Record a shorter video or export it at a lower resolution."
+        )
+    token = secrets.token_hex(12)
+    with db.session() as session:
+        found = _own_or_new(session, invitation_id)
+        old = found.upload_key
+        found.upload_key = f"uploads/{invitation_id}/{token}"
+        found.upload_size, found.upload_received = size, 0
+    if old:
+        storage.drop_parts(old)
+    return Upload(token, size, 0)
+
+
+def upload_status(db: Database, invitation_id: int, upload_id: str) -> Upload:
+    with db.session() as session:
+        return _upload_view(_current(session, invitation_id, upload_id))
+
+
+def _read_head(stream: IO[bytes], want: int) -> bytes:
+    head = b""
+    while len(head) < want and (data := stream.read(want - len(head))):
+        head += data
+    return head
+
+
+class _Prefixed:
+    """`head` then the rest of `stream`."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            data = self.head if size < 0 else self.head[:size]
+            self.head = self.head[len(data) :]
+            return data
+        return self.stream.read(size)
+
+
+def write_chunk(
+    db: Database,
+    storage: Storage,
+    invitation_id: int,
+    upload_id: str,
+    offset: int,
+    stream: IO[bytes],
+    length: int,
+) -> Upload:
+    """Store one chunk at `offset`; the last one turns the upload into the video."""
+    with db.session() as session:
+        found = _current(session, invitation_id, upload_id)
+        key, size, received = found.upload_key or "", found.upload_size or 0, found.upload_received
+    if offset < 0 or offset > received:
+        raise InvalidInput(
+            f"This upload has {received} bytes; continue from byte {received}, not {offset}."
+        )
+    if length <= 0 or length > CHUNK_MAX or offset + length > size:
+        raise InvalidInput(f"A chunk must hold 1 to {CHUNK_MAX} bytes within the declared size.")
+    if length < CHUNK_MIN and offset + length != size:
+        raise InvalidInput(f"Only the last chunk may be smaller than {CHUNK_MIN} bytes.")
+    if offset == 0:
+        head = _read_head(stream, 16)
+        kind = sniff_video(head)
+        if kind is None:
+            storage.drop_parts(key)
+            with db.session() as session:
+                found = _current(session, invitation_id, upload_id)
+                found.upload_key = found.upload_size = None
+                found.upload_received = 0
+            raise InvalidInput(
+                "The video must be an MP4, WebM or MOV file (checked from its contents, "
+                "not its name)."
+            )
+        typed = f"uploads/{invitation_id}/{upload_id}{_EXT[kind]}"
+        if typed != key:
+            storage.drop_parts(key)
+            key = typed
+        stream = _Prefixed(head, stream)  # type: ignore[assignment]
+    storage.write_part(key, offset, stream, length)  # type: ignore[arg-type]
+    with db.session() as session:
+        found = _current(session, invitation_id, upload_id)
+        found.upload_key, found.upload_received = key, offset + length
+    if offset + length < size:
+        return Upload(upload_id, size, offset + length)
+    return _finish(db, storage, invitation_id, upload_id, key)
+
+
+def _finish(db: Database, storage: Storage, invitation_id: int, upload_id: str, key: str) -> Upload:
+    kind = _TYPE.get("." + key.rsplit(".", 1)[-1]) if "." in key else None
+    if kind is None:  # offset 0 always names the type; anything else is a bug or a race
+        raise InvalidInput("The upload lost its first chunk; start the upload again.")
+    video_key = f"videos/{invitation_id}/{upload_id}{_EXT[kind]}"
+    size = storage.finish_parts(key, video_key, kind)
+    with db.session() as session:
+        found = _current(session, invitation_id, upload_id)
+        old = found.video_key
+        found.video_key, found.video_type, found.video_size = video_key, kind, size
+        found.upload_key = found.upload_size = None
+        found.upload_received = 0
+        found.submission_id = final_submission_id(session, invitation_id)
+    if old and old != video_key:
+        storage.delete(old)
+    return Upload(upload_id, size, size, complete=True)

@@ -42,6 +42,7 @@ class Access:
     candidate_id: int
     challenge_id: int
     slug: str
+    expires_at: datetime | None = None
 
 
 def invitation_url(config: Config, token: str) -> str:
@@ -149,6 +150,7 @@ def access_by_id(db: Database, invitation_id: int) -> Access:
             invitation.candidate_id,
             invitation.challenge_id,
             invitation.challenge.slug,
+            invitation.expires_at,
         )
 
 
