@@ -109,9 +109,11 @@ def _check_columns(header: Sequence[str], answers: Answers, name: str) -> None:
     wanted = f"{id_col},{target_col}"
     found = ", ".join(repr(c) for c in header[:10])
     if id_col not in header and target_col not in header and len(header) < 2:
+        first = ",".join(header)
+        hint = " (separate the columns with commas)" if ";" in first or "\t" in first else ""
         raise InvalidPredictions(
             f"{name} is not a CSV file with the columns {wanted}: its first line is "
-            f"{_clip(','.join(header))!r}.",
+            f"{_clip(first)!r}{hint}.",
             "not_csv",
         )
     if id_col not in header:

@@ -64,7 +64,8 @@ def test_header_only(answers: pd.DataFrame) -> None:
         (b"\x00\x01\x02 binary", "it holds binary data"),
         (b'{"customer_id": [1, 2], "churned": [0, 1]}', "it looks like JSON"),
         (b"<html><body>oops</body></html>", "it looks like HTML/XML"),
-        (b"all predictions are 1\n", "its first line is 'all predictions are 1'"),
+        (b"all predictions are 1\n", "its first line is 'all predictions are 1'."),
+        (b"customer_id;churned\n100;1\n", "(separate the columns with commas)"),
     ],
 )
 def test_not_a_csv_at_all(answers: pd.DataFrame, data: bytes, what: str) -> None:
