@@ -114,6 +114,4 @@ def agreement(
     units = [[by_rater.get(r) for r in raters] for by_rater in shared.values()]
     alpha = krippendorff_alpha(units, "ordinal")
     note = "" if alpha is not None else "undefined: no variation"
-    return Agreement(
-        criterion, "krippendorff_alpha_ordinal", alpha, len(raters), len(shared), note
-    )
+    return Agreement(criterion, "krippendorff_alpha_ordinal", alpha, len(raters), len(shared), note)

@@ -159,9 +159,7 @@ def page(db: Database, challenge_id: int, reviewer_id: int, query: Query) -> Pag
 
 def _count(session: Any, challenge_id: int) -> int:
     found = session.scalar(
-        select(func.count(Submission.id)).where(
-            Submission.version_id.in_(_versions(challenge_id))
-        )
+        select(func.count(Submission.id)).where(Submission.version_id.in_(_versions(challenge_id)))
     )
     return int(found or 0)
 
