@@ -9,6 +9,7 @@ with the same secret, maps to the same pseudonym and the same date offset.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -95,8 +96,17 @@ class KeyedHasher:
             raise ChallengeError("the challenge secret must not be empty")
         self.secret = secret.encode()
         self._cache: dict[str, Keyed] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def of(self, name: str, column: pa.ChunkedArray) -> Keyed:
+        """The column's Keyed, computed once even when several threads ask at the same time."""
+        with self._guard:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
+            return self._compute(name, column)
+
+    def _compute(self, name: str, column: pa.ChunkedArray) -> Keyed:
         if name not in self._cache:
             encoded = pc.dictionary_encode(column.combine_chunks())
             distinct = encoded.dictionary

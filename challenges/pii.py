@@ -276,11 +276,17 @@ def _scan_integers(name: str, column: pa.ChunkedArray) -> Finding | None:
 
 def mask_text(column: pa.ChunkedArray, kinds: tuple[str, ...]) -> pa.ChunkedArray:
     """Replace every match of the given detectors with its placeholder (vectorized, RE2)."""
-    masked = column
+    if not kinds:
+        return column
+    # One pass finds the rows with anything to mask; only those go through each pattern.
+    anything = "|".join(f"(?:{DETECTORS[kind].pattern})" for kind in kinds)
+    flat = column.combine_chunks()
+    hit = pc.fill_null(pc.match_substring_regex(flat, anything), False)
+    masked = pc.filter(flat, hit)
     for kind in kinds:
         detector = DETECTORS[kind]
         masked = pc.replace_substring_regex(masked, detector.pattern, detector.placeholder)
-    return masked
+    return pa.chunked_array([pc.replace_with_mask(flat, hit, masked)])
 
 
 MASK_KINDS: tuple[str, ...] = tuple(DETECTORS)

@@ -96,17 +96,25 @@ def _read_csv(path: Path, encoding: str, delimiter: str) -> pa.Table:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
             raise SourceError(f"{path.name} is not a readable gzip file: {exc}") from None
-    raw = _as_utf8(path, raw, encoding)
     if b"\x00" in raw[:65536]:
         raise SourceError(f"{path.name} looks binary (NUL bytes), not a CSV text file")
+    utf8 = encoding.lower().replace("-", "").replace("_", "") == "utf8"
+    if not utf8:
+        raw = _as_utf8(path, raw, encoding)
     try:
-        return pcsv.read_csv(
+        table = pcsv.read_csv(
             pa.BufferReader(raw),
             parse_options=pcsv.ParseOptions(delimiter=delimiter),
             convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
         )
     except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) or "UTF-8" in str(exc):
+            _as_utf8(path, raw, encoding)
         raise SourceError(f"{path.name} is not a well-formed CSV: {_first_line(exc)}") from None
+    # Arrow reads text that is not valid UTF-8 as binary: find the line for the message.
+    if any(pa.types.is_binary(field.type) for field in table.schema):
+        _as_utf8(path, raw, encoding)
+    return table
 
 
 def _as_utf8(path: Path, raw: bytes, encoding: str) -> bytes:
@@ -124,8 +132,6 @@ def _as_utf8(path: Path, raw: bytes, encoding: str) -> bytes:
         raise SourceError(
             f"{path.name} is not valid {encoding}: byte 0x{bad} on line {line}; {hint}"
         ) from None
-    if encoding.lower().replace("-", "") == "utf8":
-        return raw
     return text.encode("utf-8")
 
 

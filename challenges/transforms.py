@@ -200,11 +200,16 @@ def _shift_days(column: pa.ChunkedArray, rule: Rule, ctx: Context) -> pa.Chunked
     dates = _as_temporal(rule.column, column)
     if pa.types.is_date(dates.type):
         shifted = pc.add(pc.cast(pc.cast(dates, pa.date32()), pa.int32()), offsets)
-        return pa.chunked_array([pc.cast(pc.cast(shifted, pa.int32()), pa.date32())])
+        return _chunked(pc.cast(pc.cast(shifted, pa.int32()), pa.date32()))
     unit = dates.type.unit
     per_day = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
     delta = pc.cast(pc.multiply(pc.cast(offsets, pa.int64()), per_day[unit]), pa.duration(unit))
-    return pa.chunked_array([pc.add(dates.combine_chunks(), delta)])
+    return _chunked(pc.add(dates.combine_chunks(), delta))
+
+
+def _chunked(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    # pa.chunked_array([a_chunked_array]) would walk it value by value: wrap arrays only.
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
 
 
 def _as_temporal(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -252,9 +257,9 @@ def _truncate(column: pa.ChunkedArray, rule: Rule, ctx: Context) -> pa.ChunkedAr
     keep = rule.params["truncate"]
     if isinstance(keep, str):
         dates = _as_temporal(rule.column, column)
-        return pc.floor_temporal(dates, unit=keep)
+        return _chunked(pc.floor_temporal(dates, unit=keep))
     text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-    return pc.utf8_slice_codeunits(text, 0, keep)
+    return _chunked(pc.utf8_slice_codeunits(text, 0, keep))
 
 
 def _noise(column: pa.ChunkedArray, rule: Rule, ctx: Context) -> pa.ChunkedArray:
@@ -286,14 +291,14 @@ def _code(column: pa.ChunkedArray, rule: Rule, ctx: Context) -> pa.ChunkedArray:
     if "bottom_code" in rule.params:
         bottom = pa.scalar(rule.params["bottom_code"]).cast(values.type, safe=False)
         result = pc.max_element_wise(result, bottom)
-    return result
+    return _chunked(result)
 
 
 def _mask(column: pa.ChunkedArray, rule: Rule, ctx: Context) -> pa.ChunkedArray:
     kinds = rule.params.get("mask", True)
     chosen = MASK_KINDS if kinds is True else tuple(k for k in MASK_KINDS if k in kinds)
     text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-    return mask_text(text, chosen)
+    return _chunked(mask_text(text, chosen))
 
 
 def _described(template: str) -> Callable[[Rule], str]:
