@@ -26,7 +26,7 @@ image: install system  ## the sandbox runtime image, rebuilt only when its conte
 	$(BIN)/heldout sandbox build-image
 
 demo: install system image
-	$(BIN)/python -m heldout.platform.demo
+	$(BIN)/heldout demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from heldout.platform.cli.common import load_config, not_yet
+from heldout.platform.cli.common import load_config
 
 
 @click.command()
@@ -41,4 +41,19 @@ def worker(concurrency: int, until_idle: bool) -> None:
     click.echo(f"worker stopped after {processed} submission(s)", err=True)
 
 
-COMMANDS = [serve, worker, not_yet("demo")]
+@click.command()
+@click.option(
+    "--port",
+    default=5000,
+    show_default=True,
+    type=int,
+    help="Port to serve on (the next free one if taken).",
+)
+def demo(port: int) -> None:
+    """Build the example challenge, start server and worker, submit a sample, print URLs."""
+    from heldout.platform.demo import run
+
+    run(port=port)
+
+
+COMMANDS = [serve, worker, demo]

@@ -160,11 +160,32 @@ class Worker:
             log.warning("could not remove containers: %s", exc)
 
     def _reap(self) -> None:
-        """Remove containers that a crashed worker left behind (past their deadline)."""
+        """Remove containers that crashed workers left: past their deadline, or whose worker
+        process on this host is gone (a SIGKILLed worker's run must not burn CPU until its
+        deadline)."""
         try:
             self.ctx.backend.reap()
+            for owner in getattr(self.ctx.backend, "owners", lambda: set())():
+                if owner != self.ctx.worker and _dead_here(owner):
+                    log.info("removing containers of dead worker %s", owner)
+                    self.ctx.backend.reap(worker=owner)
         except Exception as exc:  # noqa: BLE001  (the reaper must never stop the worker)
             log.warning("reaper failed: %s", exc)
+
+
+def _dead_here(owner: str) -> bool:
+    """True when `owner` (host:pid:nonce) names a process on this host that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
