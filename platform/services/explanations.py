@@ -177,6 +177,7 @@ def _own_or_new(session: Session, invitation_id: int) -> Explanation:
 
 def save_draft(db: Database, invitation_id: int, text: str) -> dict[str, Any]:
     """Keep what the candidate is typing, so a closed tab loses nothing."""
+    text = text.replace("\r\n", "\n")
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"The written explanation is longer than {MAX_TEXT} characters.")
     with db.session() as session:
@@ -188,6 +189,7 @@ def save_draft(db: Database, invitation_id: int, text: str) -> dict[str, Any]:
 
 def publish_text(db: Database, invitation_id: int, text: str) -> dict[str, Any]:
     """Make the written explanation the one reviewers read."""
+    text = text.replace("\r\n", "\n")  # browsers send form text with CRLF
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"The written explanation is longer than {MAX_TEXT} characters.")
     with db.session() as session:

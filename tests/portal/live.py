@@ -42,9 +42,7 @@ GOOD_NOTEBOOK = notebook(
     "print('wrote', len(test), 'predictions')"
 )
 FAILING_NOTEBOOK = notebook(
-    "import pandas as pd\n"
-    "train = pd.read_csv('data/train.csv')\n"
-    "train['monthly_price'].mean()"
+    "import pandas as pd\ntrain = pd.read_csv('data/train.csv')\ntrain['monthly_price'].mean()"
 )
 
 
@@ -118,7 +116,11 @@ class Portal:
 def live_portal(home: Path, backend: Any = None) -> Iterator[Portal]:
     """The app on 127.0.0.1 (a free port) and, given a sandbox backend, a worker beside it."""
     config = Config.from_env(
-        {"HELDOUT_HOME": str(home), "HELDOUT_SECRET_KEY": "browser-test", "HELDOUT_LEASE_SECONDS": "30"}
+        {
+            "HELDOUT_HOME": str(home),
+            "HELDOUT_SECRET_KEY": "browser-test",
+            "HELDOUT_LEASE_SECONDS": "30",
+        }
     )
     app = create_app({"TESTING": False}, config=config)
     server = make_server("127.0.0.1", 0, app, threaded=True)
