@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import tomllib
@@ -29,19 +28,6 @@ TOP_KEYS = {
     "limits": dict,
     "rubric": dict,
 }
-# Used only until heldout.graders exposes METRICS (the registry is the source of truth).
-FALLBACK_METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "roc_auc",
-    "log_loss",
-    "rmse",
-    "mae",
-    "r2",
-)
 
 
 @dataclass(frozen=True)
@@ -345,13 +331,15 @@ def _parse_split(r: _Reader, table: dict[str, Any]) -> SplitSpec:
 
 
 def metric_names() -> list[str]:
-    """Names in the graders' metric registry (the fallback list until it exists)."""
-    graders = importlib.import_module("heldout.graders")
-    registry = getattr(graders, "METRICS", None)
-    return sorted(registry) if registry else list(FALLBACK_METRICS)
+    """Names in the graders' metric registry."""
+    from heldout.graders import METRICS
+
+    return sorted(METRICS)
 
 
 def _parse_metric(r: _Reader, root: Path, table: dict[str, Any]) -> MetricSpec:
+    from heldout.graders import METRICS, GradingError
+
     r.check_keys(table, "metric", {"name": None, "params": None, "custom": None})
     name = r.get(table, "metric", "name", str)
     params = r.get(table, "metric", "params", dict, {})
@@ -361,8 +349,17 @@ def _parse_metric(r: _Reader, root: Path, table: dict[str, Any]) -> MetricSpec:
         if not function.isidentifier():
             r.fail('[metric] custom must look like "metric.py:function"', "metric", "custom")
         _kit_file(r, root, file_name, "metric", "custom")
-    elif name not in (names := metric_names()):
-        r.fail(f"unknown metric {name!r}; valid metrics: {', '.join(names)}", "metric", "name")
+    elif name not in METRICS:
+        r.fail(
+            f"unknown metric {name!r}; valid metrics: {', '.join(metric_names())}",
+            "metric",
+            "name",
+        )
+    else:
+        try:
+            METRICS[name].resolve(params)
+        except GradingError as exc:
+            r.fail(f"[metric] params: {exc}", "metric", "params")
     return MetricSpec(name=name, params=params, custom=custom)
 
 
