@@ -41,7 +41,7 @@ def _info(name: str, *, directory: bool = False, size: int = 0) -> tarfile.TarIn
 
 def inputs_tar(notebook: Path, name: str, data_dir: Path) -> IO[bytes]:
     """A tar of the notebook as `name` and the data as `data/`, root-owned and read-only."""
-    spool: IO[bytes] = tempfile.TemporaryFile()  # anonymous: nothing left on disk
+    spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115  (the caller closes it; anonymous)
     with tarfile.open(fileobj=spool, mode="w") as tar:
         with notebook.open("rb") as handle:
             tar.addfile(_info(name, size=notebook.stat().st_size), handle)
@@ -112,7 +112,8 @@ def fetch_file(container: Any, path: str, dest: Path, cap_bytes: int) -> str | N
         if member is None or not member.isreg() or member.size > cap_bytes:
             return f"{label} is not a regular file within the size limit"
         source = tar.extractfile(member)
-        assert source is not None
+        if source is None:
+            return f"{label} is not a regular file"
         partial = dest.with_name(dest.name + ".partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "wb") as out:

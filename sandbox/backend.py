@@ -33,7 +33,7 @@ class Backend(ABC):
         """Remove leftovers: past their deadline, of a dead `worker`, or all; returns ids."""
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional: most backends hold nothing)
         """Release what the backend holds (connections, warm containers)."""
 
 
@@ -58,7 +58,12 @@ class FakeBackend(Backend):
     ) -> RunResult:
         limits = limits or Limits()
         self.calls.append(
-            {"notebook": notebook, "data_dir": data_dir, "out_dir": out_dir, "limits": limits,
-             "labels": dict(labels or {})}
+            {
+                "notebook": notebook,
+                "data_dir": data_dir,
+                "out_dir": out_dir,
+                "limits": limits,
+                "labels": dict(labels or {}),
+            }
         )
         return self.handler(notebook, data_dir, out_dir, limits)

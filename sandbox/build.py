@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess  # noqa: S404  (runs our own rootfs script, never user input)
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -93,9 +93,7 @@ def build_image(
     else:
         _docker_build(client, tag, "Dockerfile", {}, say)
     say(f"built {tag} ({'offline' if offline else 'online'})")
-    return BuildResult(
-        tag, True, "offline" if offline else "online", time.monotonic() - started
-    )
+    return BuildResult(tag, True, "offline" if offline else "online", time.monotonic() - started)
 
 
 def _exists(client: Any, name: str) -> bool:
@@ -128,21 +126,27 @@ def _build_base(client: Any, base: str, say: Progress) -> None:
     if os.geteuid() != 0:
         raise SandboxError("the offline image build runs debootstrap, which needs root")
     if shutil.which("debootstrap") is None:
-        raise SandboxError("the offline image build needs debootstrap (apt-get install debootstrap)")
+        raise SandboxError(
+            "the offline image build needs debootstrap (apt-get install debootstrap)"
+        )
     work = Path(tempfile.mkdtemp(prefix="heldout-rootfs-"))
     try:
         tarball = work / "rootfs.tar"
         say(f"building the base {base} with debootstrap (a few minutes)")
         with tarball.open("wb") as out:
             proc = subprocess.Popen(  # noqa: S603
-                ["bash", str(HERE / "image/rootfs.sh"), str(work), str(HERE / "requirements.txt")],
+                [
+                    "/bin/bash",
+                    str(HERE / "image/rootfs.sh"),
+                    str(work),
+                    str(HERE / "requirements.txt"),
+                ],
                 stdout=out,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            assert proc.stderr is not None
             tail: list[str] = []
-            for line in proc.stderr:
+            for line in proc.stderr or ():
                 say(line.rstrip())
                 tail = [*tail[-19:], line.rstrip()]
             if proc.wait() != 0:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import socket
 import threading
 import time
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +22,9 @@ from heldout.sandbox.pool import WarmPool, run_name
 from heldout.sandbox.result import RunResult
 
 WORK = "/home/sandbox/work"
-OUT = f"{WORK}/.heldout-out"
+OUTBOX = "/home/sandbox/outbox"
 DONE = b"HELDOUT-DONE\n"
+CONTAINER_TMP = "/tmp"  # noqa: S108  (the container's own /tmp, a size-capped tmpfs)
 LABEL = "heldout.sandbox"
 DEADLINE_LABEL = "heldout.deadline"
 WORKER_LABEL = "heldout.worker"
@@ -104,8 +103,9 @@ class DockerBackend(Backend):
         try:
             check_notebook(notebook, self.max_notebook_mb)
         except Rejected as exc:
-            return RunResult("rejected", str(exc), time.monotonic() - started,
-                             notebook_sha256=notebook_sha)
+            return RunResult(
+                "rejected", str(exc), time.monotonic() - started, notebook_sha256=notebook_sha
+            )
         if not data_dir.is_dir():
             raise SandboxError(f"the data directory {data_dir} does not exist")
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -113,8 +113,13 @@ class DockerBackend(Backend):
             (out_dir / stale).unlink(missing_ok=True)
         data_bytes = sum(p.stat().st_size for p in data_files(data_dir))
         name, digest = self.image_ref()
-        base = RunResult("failed", "", image_digest=digest, notebook_sha256=notebook_sha,
-                         data_sha256=dir_sha256(data_dir))
+        base = RunResult(
+            "failed",
+            "",
+            image_digest=digest,
+            notebook_sha256=notebook_sha,
+            data_sha256=dir_sha256(data_dir),
+        )
         import docker.errors
 
         prepared: Prepared | None = None
@@ -144,8 +149,12 @@ class DockerBackend(Backend):
 
         api = self.client.api
         deadline = time.time() + (self.pool.ttl_s if warm else STARTUP_S + limits.timeout_s)
-        all_labels = {**dict(labels or {}), LABEL: "1", WORKER_LABEL: self.worker,
-                      DEADLINE_LABEL: str(int(deadline))}
+        all_labels = {
+            **dict(labels or {}),
+            LABEL: "1",
+            WORKER_LABEL: self.worker,
+            DEADLINE_LABEL: str(int(deadline)),
+        }
         if warm:
             all_labels[WarmPool.LABEL] = self.pool.key(image, limits)
         threads = str(max(1, math.ceil(limits.cpus)))
@@ -160,6 +169,11 @@ class DockerBackend(Backend):
             _tmpfs_volume(WORK, limits.disk_mb, "uid=1000,gid=1000,mode=0755", all_labels),
             # root-owned and 0555: the notebook reads data/ but cannot write there
             _tmpfs_volume(f"{WORK}/data", data_mb, "uid=0,gid=0,mode=0555", all_labels),
+            # the runner's outputs: their own volume, so a full working directory cannot stop
+            # the report (the notebook could still write here on purpose; only to its own harm)
+            _tmpfs_volume(
+                OUTBOX, limits.executed_mb + 8, "uid=1000,gid=1000,mode=0700", all_labels
+            ),
         ]
         host_config = api.create_host_config(
             network_mode="none",
@@ -172,9 +186,11 @@ class DockerBackend(Backend):
             cpu_period=100_000,
             cpu_quota=int(limits.cpus * 100_000),
             pids_limit=limits.pids,
-            ulimits=[Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
-                     Ulimit(name="core", soft=0, hard=0)],
-            tmpfs={"/tmp": f"size={limits.tmp_mb}m,mode=1777,nosuid,nodev"},
+            ulimits=[
+                Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
+                Ulimit(name="core", soft=0, hard=0),
+            ],
+            tmpfs={CONTAINER_TMP: f"size={limits.tmp_mb}m,mode=1777,nosuid,nodev"},
             mounts=mounts,
             shm_size=f"{min(limits.tmp_mb, 64)}m",
             init=True,
@@ -230,17 +246,22 @@ class DockerBackend(Backend):
         report = _read_report(container) if finished else None
         # also after a timeout: the partial notebook shows the candidate how far it got
         executed_note = archive.fetch_file(
-            container, f"{OUT}/executed.ipynb", out_dir / "executed.ipynb", limits.executed_mb * MB
+            container,
+            f"{OUTBOX}/executed.ipynb",
+            out_dir / "executed.ipynb",
+            limits.executed_mb * MB,
         )
         predictions_note = archive.fetch_file(
-            container, f"{WORK}/predictions.csv", out_dir / "predictions.csv",
+            container,
+            f"{WORK}/predictions.csv",
+            out_dir / "predictions.csv",
             limits.predictions_mb * MB,
         )
         oom = _oom_events(self.client, container.id, since) or bool(
             report and report.get("oom_kills")
         )
         return outcome(
-            base=base,
+            base=replace(base, container=container.id, warm=prepared.sock is None),
             report=report,
             finished=finished,
             oom=oom,
@@ -310,7 +331,7 @@ def _wait_done(sock: Any, deadline: float) -> bool:
         raw.settimeout(min(left, 5.0))
         try:
             chunk = raw.recv(65536)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             continue
         except OSError:
             return False
@@ -327,7 +348,7 @@ def _wait_done(sock: Any, deadline: float) -> bool:
 def _read_report(container: Any) -> dict[str, Any] | None:
     import json
 
-    body = archive.read_small(container, f"{OUT}/result.json", 4 * MB)
+    body = archive.read_small(container, f"{OUTBOX}/result.json", 4 * MB)
     if body is None:
         return None
     try:

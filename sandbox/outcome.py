@@ -40,7 +40,8 @@ def _timings(report: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [
         {"cell": int(t["cell"]), "seconds": float(t["seconds"])}
         for t in raw[:10_000]
-        if isinstance(t, dict) and isinstance(t.get("cell"), int)
+        if isinstance(t, dict)
+        and isinstance(t.get("cell"), int)
         and isinstance(t.get("seconds"), int | float)
     ]
 
@@ -75,20 +76,29 @@ def outcome(
     kept = [n for n in notes if "executed.ipynb was not written" not in n or finished]
 
     if oom:
-        status, reason = "out_of_memory", (
-            f"the notebook ran out of memory{at_cell}: it may use {limits.memory_mb} MB "
-            "(files written to the working directory and /tmp count too)"
+        status, reason = (
+            "out_of_memory",
+            (
+                f"the notebook ran out of memory{at_cell}: it may use {limits.memory_mb} MB "
+                "(files written to the working directory and /tmp count too)"
+            ),
         )
     elif not finished:
         if duration_s >= limits.timeout_s:
-            status, reason = "timed_out", (
-                f"the notebook did not finish within {limits.timeout_s:g} s{at_cell}; "
-                "the executed notebook shows how far it got"
+            status, reason = (
+                "timed_out",
+                (
+                    f"the notebook did not finish within {limits.timeout_s:g} s{at_cell}; "
+                    "the executed notebook shows how far it got"
+                ),
             )
         else:
-            status, reason = "failed", (
-                "the notebook stopped the sandbox's runner (it killed its parent process "
-                "or the container), so the run ended early"
+            status, reason = (
+                "failed",
+                (
+                    "the notebook stopped the sandbox's runner (it killed its parent process "
+                    "or the container), so the run ended early"
+                ),
             )
     elif status == "timed_out":
         reason = (
@@ -98,11 +108,6 @@ def outcome(
     elif status == "failed" and failure:
         if failure["ename"] == "DeadKernelError":
             reason = f"the kernel died while running cell {current} ({failure['evalue']})"
-        elif failure["ename"] == "OutputLimitExceeded":
-            reason = (
-                f"cell {current} wrote more than {limits.output_abort_mb} MB of output; "
-                "the run was stopped"
-            )
         else:
             reason = f"cell {current} raised {failure['ename']}: {failure['evalue']}"
     elif status == "succeeded":

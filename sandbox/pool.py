@@ -57,8 +57,16 @@ class WarmPool:
 
     def key(self, image: str, limits: Limits) -> str:
         """Warm containers fit a run whose fixed settings (all but memory and CPU) match."""
-        fixed = (image, limits.pids, limits.nofile, limits.disk_mb, limits.tmp_mb,
-                 max(1, int(limits.cpus + 0.999)), self.backend.preimport, self.data_mb)
+        fixed = (
+            image,
+            limits.pids,
+            limits.nofile,
+            limits.disk_mb,
+            limits.tmp_mb,
+            max(1, int(limits.cpus + 0.999)),
+            self.backend.preimport,
+            self.data_mb,
+        )
         return hashlib.sha256(repr(fixed).encode()).hexdigest()[:16]
 
     def _warm(self, image: str, limits: Limits) -> list[Any]:
@@ -111,8 +119,9 @@ class WarmPool:
     def _fill(self, image: str, limits: Limits) -> None:
         with contextlib.suppress(Exception):  # a warm container is an optimisation only
             for _ in range(self.size - len(self._warm(image, limits))):
-                self.backend.prepare(image, limits, 0, None, warm=True,
-                                     name=f"{WARM_PREFIX}{uuid.uuid4().hex[:12]}")
+                self.backend.prepare(
+                    image, limits, 0, None, warm=True, name=f"{WARM_PREFIX}{uuid.uuid4().hex[:12]}"
+                )
 
     def wait(self) -> None:
         """Block until background refills have started their containers."""

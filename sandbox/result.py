@@ -26,6 +26,8 @@ class RunResult:
     predictions_path: Path | None = None
     logs: str = ""
     notes: list[str] = field(default_factory=list)  # what was not collected, and why
+    container: str = ""  # the container's id, for logs and for checking it is gone
+    warm: bool = False  # the container was started ahead (warm pool), still fresh and unused
 
     @property
     def succeeded(self) -> bool:
@@ -45,4 +47,6 @@ class RunResult:
             "executed": str(self.executed_path) if self.executed_path else None,
             "predictions": str(self.predictions_path) if self.predictions_path else None,
             "notes": self.notes,
+            "container": self.container,
+            "warm": self.warm,
         }

@@ -31,27 +31,54 @@ def build_image_command(offline: bool | None) -> None:
 
 @sandbox.command("run")
 @click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path,
-              file_okay=False), help="Directory that appears read-only as ./data.")
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path,
-              file_okay=False), help="Receives executed.ipynb and predictions.csv.")
-@click.option("--timeout", type=float, default=600.0, show_default=True,
-              help="Wall-clock seconds for the whole notebook.")
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory that appears read-only as ./data.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Receives executed.ipynb and predictions.csv.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Wall-clock seconds for the whole notebook.",
+)
 @click.option("--memory", type=int, default=2048, show_default=True, help="Memory in MB.")
 @click.option("--cpus", type=float, default=1.0, show_default=True, help="CPU cores.")
-@click.option("--pool", type=int, default=0, show_default=True,
-              help="Keep this many warm containers for the next runs (each used once).")
+@click.option(
+    "--pool",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Keep this many warm containers for the next runs (each used once).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def run_command(
-    notebook: Path, data_dir: Path, out_dir: Path, timeout: float, memory: int, cpus: float,
-    pool: int, as_json: bool,
+    notebook: Path,
+    data_dir: Path,
+    out_dir: Path,
+    timeout: float,
+    memory: int,
+    cpus: float,
+    pool: int,
+    as_json: bool,
 ) -> None:
     """Run NOTEBOOK in a fresh hardened container; exit 0 only when it succeeded."""
     from heldout.sandbox import DockerBackend, Limits
 
     backend = DockerBackend(pool_size=pool, worker="cli")
-    result = backend.run(notebook, data_dir, out_dir,
-                         Limits(timeout_s=timeout, memory_mb=memory, cpus=cpus))
+    result = backend.run(
+        notebook, data_dir, out_dir, Limits(timeout_s=timeout, memory_mb=memory, cpus=cpus)
+    )
     if as_json:
         click.echo(json.dumps(result.to_json(), sort_keys=True))
     else:

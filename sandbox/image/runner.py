@@ -13,6 +13,7 @@ Protocol with the host (heldout.sandbox.docker):
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import shutil
@@ -26,8 +27,8 @@ from typing import Any
 
 WORK = Path("/home/sandbox/work")
 GO = WORK / ".heldout" / "go.json"
-OUT = WORK / ".heldout-out"
-KERNEL_LOG = Path("/tmp/kernel.log")
+OUT = Path("/home/sandbox/outbox")  # its own volume: a full working directory cannot block it
+KERNEL_LOG = Path("/tmp/kernel.log")  # noqa: S108  (the container's private, capped /tmp)
 STARTED = time.monotonic()
 LOG: list[str] = []
 
@@ -36,32 +37,64 @@ def log(text: str) -> None:
     LOG.append(f"[{time.monotonic() - STARTED:7.2f}s] {text}")
 
 
-def start_kernel(preimport: list[str]) -> tuple[Any, Any]:
+async def start_kernel(preimport: list[str]) -> tuple[Any, Any]:
     """The python3 kernel, whatever the notebook asks for, in the working directory."""
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
     mpl = Path("/opt/heldout/matplotlib")
     if mpl.is_dir():
-        shutil.copytree(mpl, "/tmp/matplotlib", dirs_exist_ok=True)
-    km = KernelManager(kernel_name="python3")
+        shutil.copytree(mpl, "/tmp/matplotlib", dirs_exist_ok=True)  # noqa: S108
+    km = AsyncKernelManager(kernel_name="python3")
     # The kernel's own fd 1/2 (C libraries, os.system) go to a file on the capped /tmp, never
     # to the container's stdout, which only the runner writes.
     sink = KERNEL_LOG.open("ab")
-    km.start_kernel(cwd=str(WORK), stdout=sink, stderr=sink, stdin=subprocess.DEVNULL)
+    await km.start_kernel(cwd=str(WORK), stdout=sink, stderr=sink, stdin=subprocess.DEVNULL)
     kc = km.client()
     kc.start_channels()
-    kc.wait_for_ready(timeout=120)
+    await kc.wait_for_ready(timeout=120)
     if preimport:
         code = "".join(f"import {name} as _heldout_m\n" for name in preimport)
-        kc.execute_interactive(code + "del _heldout_m\n", silent=True, store_history=False)
-    log(f"kernel ready (pid {km.provisioner.pid if km.provisioner else '?'})")
+        await kc.execute_interactive(code + "del _heldout_m\n", silent=True, store_history=False)
+    log(f"kernel ready (pid {getattr(km.provisioner, 'pid', '?')})")
+    OUT.mkdir(exist_ok=True)
+    (OUT / "ready").touch()  # lets a benchmark wait for a warm container to be warm
     return km, kc
 
 
-def wait_for_go() -> dict[str, Any]:
+# Run silently in the kernel before the first cell: a print flood fails its cell with a clear
+# error instead of filling memory. It only protects honest notebooks from themselves; the host
+# enforces memory, time and output sizes whatever the notebook undoes.
+OUTPUT_CAP_CODE = """
+def _heldout_cap(limit):
+    import sys
+
+    class OutputLimitExceeded(Exception):
+        pass
+
+    used = [0]
+    # On the class: IPython re-wraps each stream's instance `write` for every cell.
+    cls = type(sys.stdout)
+    original = cls.write
+
+    def write(self, text):
+        used[0] += len(text)
+        if used[0] > limit:
+            raise OutputLimitExceeded(
+                f"the notebook wrote more than {limit // 2**20} MB to stdout and stderr"
+            )
+        return original(self, text)
+
+    cls.write = write
+
+_heldout_cap(%d)
+del _heldout_cap
+"""
+
+
+async def wait_for_go() -> dict[str, Any]:
     while not GO.exists():
-        time.sleep(0.005)
-    time.sleep(0.005)  # the host writes go.json in one archive; let the write land
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.005)  # the host writes go.json in one archive; let the write land
     settings: dict[str, Any] = json.loads(GO.read_text())
     return settings
 
@@ -76,7 +109,7 @@ def make_client(nb: Any, km: Any, kc: Any, settings: dict[str, Any]) -> Any:
     cell_cap = int(settings["cell_output_bytes"])
     abort_cap = int(settings["output_abort_bytes"])
 
-    class CappedClient(NotebookClient):  # type: ignore[misc]
+    class CappedClient(NotebookClient):
         """nbclient with output caps: truncate a cell's output, stop a flood."""
 
         seen = 0
@@ -96,8 +129,12 @@ def make_client(nb: Any, km: Any, kc: Any, settings: dict[str, Any]) -> Any:
             if used > cell_cap:
                 if used - size <= cell_cap:
                     note = f"\n[heldout: output truncated, this cell wrote over {cell_cap} bytes]\n"
-                    fake = {**msg, "msg_type": "stream"}
-                    fake["content"] = {"name": "stderr", "text": note}
+                    fake = {
+                        **msg,
+                        "header": {**msg["header"], "msg_type": "stream"},
+                        "msg_type": "stream",
+                        "content": {"name": "stderr", "text": note},
+                    }
                     return super().output(outs, fake, None, cell_index)
                 return None
             return super().output(outs, msg, display_id, cell_index)
@@ -129,6 +166,9 @@ async def execute(client: Any, nb: Any, settings: dict[str, Any], timings: list[
 
     deadline = time.monotonic() + float(settings["timeout_s"])
     client.timeout_func = lambda cell: max(1, int(deadline - time.monotonic()) + 1)
+    await client.kc.execute_interactive(
+        OUTPUT_CAP_CODE % int(settings["output_abort_bytes"]), silent=True, store_history=False
+    )
     msg_id = await ensure_async(client.kc.kernel_info())
     info = await client.async_wait_for_reply(msg_id)
     if info is not None and "language_info" in info["content"]:
@@ -150,7 +190,7 @@ async def execute(client: Any, nb: Any, settings: dict[str, Any], timings: list[
 
 
 def write_notebook(nb: Any) -> None:
-    import nbformat
+    nbformat: Any = importlib.import_module("nbformat")  # untyped library
 
     OUT.mkdir(exist_ok=True)
     partial = OUT / "executed.ipynb.partial"
@@ -158,18 +198,25 @@ def write_notebook(nb: Any) -> None:
     partial.replace(OUT / "executed.ipynb")
 
 
-def run(km: Any, kc: Any, settings: dict[str, Any]) -> dict[str, Any]:
-    import nbformat
+async def run(km: Any, kc: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    nbformat: Any = importlib.import_module("nbformat")
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(str(WORK / settings["notebook"]), as_version=4)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     client = make_client(nb, km, kc, settings)
     timings: list[dict[str, Any]] = []
     result: dict[str, Any] = {"status": "succeeded", "failure": None, "cell_timings": timings}
-    current = lambda: timings[-1]["cell"] if timings else 0  # noqa: E731
+
+    def current() -> int:
+        return int(timings[-1]["cell"]) if timings else 0
+
     try:
-        asyncio.run(execute(client, nb, settings, timings))
+        await execute(client, nb, settings, timings)
     except CellExecutionError as exc:
         result["status"] = "failed"
         result["failure"] = {
@@ -187,8 +234,8 @@ def run(km: Any, kc: Any, settings: dict[str, Any]) -> dict[str, Any]:
             result["failure"] = {
                 "cell": client.flood_cell + 1,
                 "ename": "OutputLimitExceeded",
-                "evalue": f"the notebook wrote more than {settings['output_abort_bytes']} bytes "
-                "of output",
+                "evalue": f"the notebook wrote more than "
+                f"{int(settings['output_abort_bytes']) // 2**20} MB of output",
                 "traceback": "",
             }
         else:
@@ -196,14 +243,20 @@ def run(km: Any, kc: Any, settings: dict[str, Any]) -> dict[str, Any]:
             result["failure"] = {
                 "cell": current(),
                 "ename": "DeadKernelError",
-                "evalue": f"the kernel died (exit code {km.provisioner.process.poll()})"
-                if km.provisioner and getattr(km.provisioner, "process", None)
-                else "the kernel died",
+                "evalue": exit_code(km),
                 "traceback": "",
             }
     result["oom_kills"] = oom_kills()
     write_notebook(nb)
     return result
+
+
+def exit_code(km: Any) -> str:
+    process = getattr(km.provisioner, "process", None)
+    code = process.poll() if process is not None else None
+    if code is None:
+        return "exit status unknown"
+    return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
 
 def oom_kills() -> int:
@@ -231,21 +284,21 @@ def kernel_log_tail(limit: int = 4000) -> str:
         return ""
 
 
-def main() -> None:
+async def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     preimport = [m for m in os.environ.get("HELDOUT_PREIMPORT", "").split(",") if m]
     try:
-        km, kc = start_kernel(preimport)
+        km, kc = await start_kernel(preimport)
     except Exception:  # noqa: BLE001  (report anything to the host, then wait to be removed)
         km = kc = None
         startup_error = traceback.format_exc()[-4000:]
-    settings = wait_for_go()
+    settings = await wait_for_go()
     log("go")
     if km is None:
         result: dict[str, Any] = {"status": "error", "error": startup_error}
     else:
         try:
-            result = run(km, kc, settings)
+            result = await run(km, kc, settings)
         except Exception:  # noqa: BLE001
             result = {"status": "error", "error": traceback.format_exc()[-4000:]}
     result["log"] = "\n".join(LOG) + "\n--- kernel stderr (tail) ---\n" + kernel_log_tail()
@@ -254,8 +307,8 @@ def main() -> None:
     sys.stdout.write("HELDOUT-DONE\n")
     sys.stdout.flush()
     while True:
-        time.sleep(3600)
+        await asyncio.sleep(3600)
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

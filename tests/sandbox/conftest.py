@@ -1,0 +1,70 @@
+"""Fixtures for the sandbox: the image, a backend with its own worker id, and host checks."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from heldout.sandbox import DockerBackend, Limits, RunResult, build_image
+
+FILES = Path(__file__).parent / "files"
+# Small limits keep the attack tests quick on a 2-core machine.
+SMALL = {"timeout_s": 10.0, "memory_mb": 256, "pids": 64, "disk_mb": 32, "tmp_mb": 32}
+
+
+@pytest.fixture(scope="session")
+def sandbox_image(docker_client: Any) -> str:
+    """The runtime image (built here if `make image` has not built it yet: minutes)."""
+    return build_image(client=docker_client).tag
+
+
+@pytest.fixture(scope="session")
+def backend(sandbox_image: str, docker_client: Any) -> Iterator[DockerBackend]:
+    sandbox = DockerBackend(worker=f"test-{uuid.uuid4().hex[:8]}", client=docker_client)
+    yield sandbox
+    sandbox.reap(worker=sandbox.worker)
+
+
+def assert_host_clean(docker_client: Any, worker: str, result: RunResult | None = None) -> None:
+    """No container or volume of this worker left, no process of the run's container alive."""
+    label = f"heldout.worker={worker}"
+    assert docker_client.containers.list(all=True, filters={"label": label}) == []
+    assert docker_client.volumes.list(filters={"label": label}) == []
+    if result is not None and result.container:
+        for cgroup in Path("/proc").glob("[0-9]*/cgroup"):
+            try:
+                text = cgroup.read_text()
+            except OSError:
+                continue  # the process ended while we looked
+            assert result.container not in text, f"process {cgroup.parent.name} outlived the run"
+
+
+@pytest.fixture
+def run(backend: DockerBackend, docker_client: Any, tmp_path: Path) -> Callable[..., RunResult]:
+    """Run a golden notebook by name with small limits, then check the host is clean."""
+
+    def go(name: str, data: Path | None = None, **limits: Any) -> RunResult:
+        before = set(Path("/tmp").glob("heldout-*"))
+        out = tmp_path / "out"
+        result = backend.run(
+            FILES / f"{name}.ipynb", data or FILES / "data", out, Limits(**{**SMALL, **limits})
+        )
+        assert_host_clean(docker_client, backend.worker, result)
+        assert set(Path("/tmp").glob("heldout-fetch-*")) <= before
+        assert not list(out.glob("*.partial"))
+        return result
+
+    return go
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A private copy of the golden data that a test may add files to."""
+    target = tmp_path / "data"
+    shutil.copytree(FILES / "data", target)
+    return target
