@@ -292,6 +292,12 @@ class DockerBackend(Backend):
             if everything or (worker and owner == worker) or deadline_of(container) < now:
                 self._remove(container)
                 removed.append(container.id)
+        # volumes whose container was removed without them (e.g. by hand with `docker rm -f`)
+        for volume in self.client.volumes.list(filters={"label": LABEL, "dangling": True}):
+            owner = volume.attrs.get("Labels", {}).get(WORKER_LABEL, "")
+            if everything or (worker and owner == worker) or deadline_of(volume) < now:
+                with contextlib.suppress(Exception):  # in use again, or already gone
+                    volume.remove()
         return removed
 
     def close(self) -> None:

@@ -34,11 +34,12 @@ def run_name(deadline: float) -> str:
 
 def deadline_of(container: Any) -> float:
     """When a container must be gone: from its run name, else its deadline label."""
-    match = _RUN_NAME.match(container.name or "")
+    match = _RUN_NAME.match(getattr(container, "name", "") or "")
     if match:
         return float(match.group(1))
+    labels = container.attrs.get("Labels") or container.attrs.get("Config", {}).get("Labels") or {}
     try:
-        return float(container.labels.get("heldout.deadline", "0"))
+        return float(labels.get("heldout.deadline", "0"))
     except ValueError:
         return 0.0
 

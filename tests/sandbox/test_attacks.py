@@ -70,7 +70,7 @@ def test_network_has_only_loopback_and_host_ports_are_unreachable(
 
 
 def test_fork_storm_hits_the_pids_limit(run: Run) -> None:
-    result = run("fork_storm", memory_mb=1024)
+    result = run("fork_storm", memory_mb=1024, pids=40)
     assert result.status == "failed"
     assert result.failure is not None
     assert result.failure["ename"] == "BlockingIOError"
