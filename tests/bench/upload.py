@@ -144,6 +144,19 @@ def _serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[
     return server
 
 
+def _disk_write(directory: Path, total: int) -> float:
+    """Seconds to write `total` bytes in 8 MiB writes to the storage's own disk (the ceiling)."""
+    block = os.urandom(CHUNK)
+    path = directory / "disk-probe.bin"
+    started = time.perf_counter()
+    with path.open("wb", buffering=0) as out:
+        for _ in range(0, total, CHUNK):
+            out.write(block)
+    elapsed = time.perf_counter() - started
+    path.unlink()
+    return elapsed
+
+
 def run(quick: bool) -> list[Row]:
     total = (128 if quick else 1024) * 2**20
     home = Path(tempfile.mkdtemp(prefix="heldout-bench-upload-"))
@@ -178,6 +191,7 @@ def run(quick: bool) -> list[Row]:
         finally:
             plain.terminate()
             plain.wait(timeout=30)
+        disk_s = _disk_write(home, total)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     mib = total / 2**20
@@ -190,6 +204,14 @@ def run(quick: bool) -> list[Row]:
             "MiB/s",
             ">= 200",
             f"{size}; baseline: same HTTP server discarding the body",
+        ),
+        Row(
+            "upload: disk write ceiling",
+            mib / disk_s,
+            None,
+            "MiB/s",
+            "-",
+            f"{size} written straight to a file on the same disk (no HTTP, no checks)",
         ),
         Row(
             "upload: server memory growth",

@@ -217,3 +217,20 @@ def test_keyboard_reaches_every_control_with_visible_focus(portal: Portal, page:
     for control in ("video-file", "camera-start", "text"):
         assert control in names
     assert all(outline != "none" for _, outline in reached), reached
+
+
+def test_a_withdrawn_link_explains_what_to_do(portal: Portal, page: Any) -> None:
+    from heldout.platform.services import invitations
+
+    token = portal.invite("zoe@example.com")
+    invitations.revoke(portal.app.extensions["heldout"].db, token)
+    response = page.goto(f"{portal.url}/i/{token}")
+    assert response is not None and response.status == 403
+    page.get_by_role("heading", name="This link does not work").wait_for()
+    assert "withdrawn" in page.locator("main").inner_text()
+    assert "ask for a new link" in page.locator("main").inner_text()
+    assert axe_violations(page) == []
+    screenshot(page, "link-withdrawn")
+    page.goto(f"{portal.url}/")
+    page.get_by_role("heading", name="Welcome").wait_for()
+    assert axe_violations(page) == []

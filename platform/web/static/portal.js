@@ -351,6 +351,7 @@
         say(uploader.message, "The browser could not use your camera and microphone. Allow access, or upload a video file instead.", "error");
         return;
       }
+      preview.hidden = false;
       preview.srcObject = stream;
       preview.muted = true;
       preview.controls = false;
