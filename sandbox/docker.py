@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -56,7 +57,7 @@ class DockerBackend(Backend):
         client: Any = None,
     ) -> None:
         self.image = image
-        self.worker = worker or f"pid-{__import__('os').getpid()}"
+        self.worker = worker or f"pid-{os.getpid()}"
         self.max_notebook_mb = max_notebook_mb
         self.preimport = preimport if pool_size else ()
         self._client = client
@@ -149,10 +150,12 @@ class DockerBackend(Backend):
 
         api = self.client.api
         deadline = time.time() + (self.pool.ttl_s if warm else STARTUP_S + limits.timeout_s)
+        # the caller's labels (heldout.submission, heldout.worker) win over our default worker
+        # id; the sandbox marker and the deadline the reaper relies on are always ours
         all_labels = {
+            WORKER_LABEL: self.worker,
             **dict(labels or {}),
             LABEL: "1",
-            WORKER_LABEL: self.worker,
             DEADLINE_LABEL: str(int(deadline)),
         }
         if warm:

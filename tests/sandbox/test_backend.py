@@ -156,3 +156,39 @@ def test_reaper_removes_leftovers_of_a_dead_worker(sandbox_image: str, docker_cl
     assert left.id not in DockerBackend(client=docker_client).reap()  # before its deadline
     assert DockerBackend(client=docker_client).reap(worker=backend.worker) == [left.id]
     assert_host_clean(docker_client, backend.worker)
+
+
+@pytest.mark.docker
+def test_containers_are_hardened_by_default(
+    sandbox_image: str, docker_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELDOUT_SECRET_KEY", "heldout-secret-key")
+    backend = DockerBackend(worker=f"test-harden-{time.time_ns()}", client=docker_client)
+    limits = Limits(memory_mb=300, cpus=0.5, pids=77, nofile=99, disk_mb=20, tmp_mb=10)
+    container = backend.prepare(
+        sandbox_image, limits, 0, {"heldout.worker": backend.worker}, warm=False
+    ).container
+    try:
+        container.reload()
+        host = container.attrs["HostConfig"]
+        config = container.attrs["Config"]
+        assert host["NetworkMode"] == "none"
+        assert host["ReadonlyRootfs"] is True
+        assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+        assert host["SecurityOpt"] == ["no-new-privileges"]  # seccomp stays Docker's default
+        assert host["Privileged"] is False
+        assert host["Memory"] == host["MemorySwap"] == 300 * 2**20
+        assert host["CpuQuota"] * 2 == host["CpuPeriod"]
+        assert host["PidsLimit"] == 77
+        assert {"Name": "nofile", "Soft": 99, "Hard": 99} in host["Ulimits"]
+        assert host["Tmpfs"] == {"/tmp": "size=10m,mode=1777,nosuid,nodev"}
+        assert host["Binds"] in (None, [])  # nothing of the host is mounted
+        assert all(m["Type"] == "volume" for m in container.attrs["Mounts"])
+        assert host["LogConfig"]["Type"] == "none"
+        assert config["User"] == "1000:1000"
+        assert not any("SECRET" in e or e.startswith("HELDOUT_S") for e in config["Env"])
+        assert config["Labels"]["heldout.sandbox"] == "1"
+        assert float(config["Labels"]["heldout.deadline"]) > time.time()
+    finally:
+        backend.reap(worker=backend.worker)
+    assert_host_clean(docker_client, backend.worker)
