@@ -27,11 +27,12 @@ def read_header(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> li
         if path.name.lower().endswith(".gz"):
             import gzip
 
-            with gzip.open(path, "rt", encoding=encoding, newline="") as stream:
-                first = stream.readline()
+            with gzip.open(path, "rb") as stream:
+                raw = stream.readline()
         else:
-            with path.open(encoding=encoding, newline="") as stream:
-                first = stream.readline()
+            with path.open("rb") as stream:  # bytes: a bad byte further down is not our concern
+                raw = stream.readline()
+        first = raw.decode(encoding).lstrip("\ufeff")
     except UnicodeDecodeError:
         raise SourceError(
             f"{path.name}: the header line is not valid {encoding}; save the file as UTF-8 or "

@@ -287,10 +287,10 @@ def _code(column: pa.ChunkedArray, rule: Rule, ctx: Context) -> pa.ChunkedArray:
     result = values
     if "top_code" in rule.params:
         top = pa.scalar(rule.params["top_code"]).cast(values.type, safe=False)
-        result = pc.min_element_wise(result, top)
+        result = pc.min_element_wise(result, top, skip_nulls=False)
     if "bottom_code" in rule.params:
         bottom = pa.scalar(rule.params["bottom_code"]).cast(values.type, safe=False)
-        result = pc.max_element_wise(result, bottom)
+        result = pc.max_element_wise(result, bottom, skip_nulls=False)
     return _chunked(result)
 
 
