@@ -92,10 +92,59 @@ def _review_counts() -> Any:
 
 
 def page(db: Database, challenge_id: int, reviewer_id: int, query: Query) -> Page:
-    """One page of the dashboard in one SQL statement, plus one recent grading for baselines."""
+    """One page of the dashboard: one SQL statement for the rows and one for the count.
+
+    The inner query filters, sorts and cuts the page touching only the tables a filter or
+    sort needs; the outer query joins candidates, review counts and gradings for those rows
+    only, so 10,000 submissions cost one narrow sort rather than 10,000 joins.
+    """
     counts = _review_counts()
     mine = aliased(Review, name="mine")
-    reviews_n = func.coalesce(counts.c.n, 0)
+    needs_candidate = bool(query.q) or query.sort == "candidate"
+    needs_mine = query.review in ("todo", "done")
+    needs_counts = query.review == "unreviewed" or query.sort == "reviews"
+    key: Any = {
+        "submitted": Submission.created_at,
+        "public": Submission.public_score,
+        "private": Submission.private_score,
+        "candidate": Candidate.pseudonym,
+        "status": Submission.status,
+        "reviews": func.coalesce(counts.c.n, 0),
+    }[query.sort]
+    base = select(Submission.id).where(Submission.version_id.in_(_versions(challenge_id)))
+    if needs_candidate:
+        base = base.join(Candidate, Candidate.id == Submission.candidate_id)
+    if needs_mine:
+        base = base.outerjoin(
+            mine, and_(mine.submission_id == Submission.id, mine.reviewer_id == reviewer_id)
+        )
+    if needs_counts:
+        base = base.outerjoin(counts, counts.c.submission_id == Submission.id)
+    if query.status:
+        base = base.where(Submission.status == query.status)
+    if query.q:
+        base = base.where(Candidate.pseudonym.ilike(f"%{query.q}%"))
+    if query.review == "todo":
+        base = base.where(mine.submitted_at.is_(None))
+    elif query.review == "done":
+        base = base.where(mine.submitted_at.is_not(None))
+    elif query.review == "unreviewed":
+        base = base.where(counts.c.n.is_(None))
+    ordered = key.desc() if query.desc else key.asc()
+    inner = (
+        base.add_columns(key.label("k"))
+        .order_by(key.is_(None), ordered, Submission.id.desc())  # missing scores last
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+        .subquery("p")
+    )
+    own = aliased(Review, name="own")
+    submitted_reviews = (
+        select(func.count(Review.id))
+        .where(Review.submission_id == Submission.id, Review.submitted_at.is_not(None))
+        .scalar_subquery()
+    )
+    outer_key = inner.c.k.desc() if query.desc else inner.c.k.asc()
     stmt = (
         select(
             Submission.id,
@@ -105,74 +154,33 @@ def page(db: Database, challenge_id: int, reviewer_id: int, query: Query) -> Pag
             Submission.private_score,
             Submission.created_at,
             Submission.candidate_id,
+            Submission.grading,
             Candidate.pseudonym,
-            reviews_n.label("reviews"),
-            mine.id.label("my_review"),
-            mine.submitted_at.label("my_submitted_at"),
-            func.count().over().label("total"),
+            submitted_reviews.label("reviews"),
+            own.id.label("my_review"),
+            own.submitted_at.label("my_submitted_at"),
         )
+        .select_from(inner)
+        .join(Submission, Submission.id == inner.c.id)
         .join(Candidate, Candidate.id == Submission.candidate_id)
-        .outerjoin(counts, counts.c.submission_id == Submission.id)
-        .outerjoin(mine, and_(mine.submission_id == Submission.id, mine.reviewer_id == reviewer_id))
-        .where(Submission.version_id.in_(_versions(challenge_id)))
+        .outerjoin(own, and_(own.submission_id == Submission.id, own.reviewer_id == reviewer_id))
+        .order_by(inner.c.k.is_(None), outer_key, Submission.id.desc())
     )
-    if query.status:
-        stmt = stmt.where(Submission.status == query.status)
-    if query.q:
-        stmt = stmt.where(Candidate.pseudonym.ilike(f"%{query.q}%"))
-    if query.review == "todo":
-        stmt = stmt.where(mine.submitted_at.is_(None))
-    elif query.review == "done":
-        stmt = stmt.where(mine.submitted_at.is_not(None))
-    elif query.review == "unreviewed":
-        stmt = stmt.where(counts.c.n.is_(None))
-    key: Any = {
-        "submitted": Submission.created_at,
-        "public": Submission.public_score,
-        "private": Submission.private_score,
-        "candidate": Candidate.pseudonym,
-        "status": Submission.status,
-        "reviews": reviews_n,
-    }[query.sort]
-    ordered = key.desc() if query.desc else key.asc()
-    stmt = stmt.order_by(key.is_(None), ordered, Submission.id.desc())  # missing scores last
-    stmt = stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+    # The count is its own statement: a window count over the page query would make SQLite
+    # materialize every filtered row twice (measured: twice the time of the page itself).
+    counter = select(func.count()).select_from(base.subquery())
     with db.session() as session:
-        result = session.execute(stmt).mappings().all()
-        rows = [dict(r) for r in result]
-        total = rows[0]["total"] if rows else _count(session, challenge_id)
-        graded = session.execute(
-            select(Submission.grading)
-            .where(
-                Submission.version_id.in_(_versions(challenge_id)),
-                Submission.status == "scored",
-            )
-            .order_by(Submission.id.desc())
-            .limit(1)
-        ).scalar()
+        rows = [dict(r) for r in session.execute(stmt).mappings().all()]
+        total = int(session.scalar(counter) or 0)
+    grading: dict[str, Any] = {}
     for row in rows:
         row["review_state"] = (
             "submitted" if row["my_submitted_at"] else "draft" if row["my_review"] else "none"
         )
-    return Page(rows, int(total), query, summary(graded or {}))
-
-
-def _count(session: Any, challenge_id: int) -> int:
-    found = session.scalar(
-        select(func.count(Submission.id)).where(Submission.version_id.in_(_versions(challenge_id)))
-    )
-    return int(found or 0)
-
-
-def intervals(db: Database, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Score summaries (scores, CIs) for the submissions on a page: one query by id."""
-    if not ids:
-        return {}
-    with db.session() as session:
-        found = session.execute(
-            select(Submission.id, Submission.grading).where(Submission.id.in_(ids))
-        ).all()
-    return {sid: summary(grading or {}) for sid, grading in found}
+        grading = grading or row["grading"] or {}
+        row["scores"] = summary(row.pop("grading") or {})
+    # Baselines are the same for every submission of a version: any graded row shows them.
+    return Page(rows, total, query, summary(grading))
 
 
 def _number(value: Any) -> float | None:

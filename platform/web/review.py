@@ -148,15 +148,13 @@ def challenge(slug: str) -> str:
     found = _challenge(slug)
     query = dashboard.Query.from_args(request.args.to_dict())
     result = dashboard.page(services().db, found["id"], account().id, query)
-    details = dashboard.intervals(services().db, [r["id"] for r in result.rows])
     mark = request.args.get("mark", type=int)
     return render_template(
         "review/dashboard.html",
         challenge=found,
         page=result,
-        details=details,
         mark=mark,
-        args={k: v for k, v in request.args.items() if k not in ("page",)},
+        args={k: v for k, v in request.args.items() if k not in ("page", "mark")},
     )
 
 
