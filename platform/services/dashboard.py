@@ -307,7 +307,7 @@ def distribution_svg(
     inner_w, inner_h = width - 2 * pad, height - 2 * pad
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" '
+        f'width="{width}" height="{height}" role="img" font-family="sans-serif" '
         f'aria-label="Distribution of {escape(label)} over {len(values)} submissions">',
         '<rect width="100%" height="100%" fill="#ffffff"/>',
     ]
@@ -351,7 +351,9 @@ def distribution_svg(
         parts.append(
             f'<line x1="{x(value):.1f}" y1="{pad}" x2="{x(value):.1f}" y2="{axis_y}" '
             f'stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
-            f'<text x="{x(value) + 4:.1f}" y="{pad + 12}" font-size="11" fill="{colour}">'
+            f'<text x="{x(value) + (-4 if x(value) > width - 90 else 4):.1f}" y="{pad + 12}" '
+            f'font-size="11" fill="{colour}" '
+            f'text-anchor="{"end" if x(value) > width - 90 else "start"}">'
             f"{name} {value:.3g}</text>"
         )
     return "".join([*parts, "</svg>"])

@@ -52,8 +52,8 @@ def sign_in(page: Any, base: str, email: str) -> None:
 
 
 def shot(page: Any, name: str) -> None:
-    """Save a screenshot for the docs when HELDOUT_SCREENSHOTS names a folder."""
-    folder = os.environ.get("HELDOUT_SCREENSHOTS")
+    """Save a screenshot for the docs when REVIEW_SCREENSHOTS names a folder."""
+    folder = os.environ.get("REVIEW_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"review-{name}.png"), full_page=False)

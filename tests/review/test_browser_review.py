@@ -53,6 +53,8 @@ def test_review_end_to_end(app: Flask, browser: Any, live_server: str) -> None:
     shot(page, "dashboard")
     page.click(f"#submissions a[href='/review/s/{s.submission_id}'] >> nth=0")
     page.wait_for_selector("#rubric-form")
+    page.frame_locator("#notebook").locator("text=hello reviewer").wait_for()
+    shot(page, "submission")
 
     # Blind and independent before submitting.
     assert s.candidate_name not in page.content()
@@ -84,7 +86,7 @@ def test_review_end_to_end(app: Flask, browser: Any, live_server: str) -> None:
     page.wait_for_selector("text=Draft saved.")
     assert page.is_checked("input[name=score-0][value='5']")
     assert page.input_value("#comment-0") == "Cross-validation matches deployment."
-    shot(page, "submission")
+    shot(page, "rubric")
     page.click("#submit-review")
     page.wait_for_selector("text=Review submitted.")
     assert s.candidate_name in page.inner_text("#candidate")

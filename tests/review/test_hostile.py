@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.review.browser import sign_in
+from tests.review.browser import shot, sign_in
 from tests.review.conftest import seed
 
 pytestmark = pytest.mark.browser
@@ -105,6 +105,7 @@ def test_hostile_notebook_and_explanation_never_run(
     page.wait_for_timeout(300)
 
     top = page.evaluate(CHECK)
+    shot(page, "hostile")
     assert top["pwned"] is None
     assert all(src.endswith("/static/review.js") for src in top["scripts"])
     assert dialogs == []
