@@ -129,6 +129,12 @@ SETTINGS: tuple[Setting, ...] = (
         "HELDOUT_SANDBOX_BACKEND", "docker", "Sandbox backend name (registry).", _choice("docker")
     ),
     Setting(
+        "HELDOUT_SANDBOX_WARM",
+        "true",
+        "Keep one warm sandbox container per worker slot, started ahead (never reused).",
+        _flag,
+    ),
+    Setting(
         "HELDOUT_MAX_NOTEBOOK_MB", "20", "Largest notebook a candidate may upload.", _positive_int
     ),
     Setting(

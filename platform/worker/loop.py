@@ -85,6 +85,10 @@ class Worker:
             for slot in slots:
                 slot.join(timeout=0.2)
         self.stopping.set()
+        try:
+            self.ctx.backend.close()  # removes warm containers nobody will claim
+        except Exception as exc:  # noqa: BLE001  (best effort while shutting down)
+            log.warning("could not close the sandbox backend: %s", exc)
         return self.processed
 
     def stop(self, *_: object) -> None:
@@ -199,7 +203,10 @@ def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
     storage.check()
     name = worker_id()
     # The backend labels containers with this id, so a reaper can tell whose they are.
-    backend = get_backend(str(config["HELDOUT_SANDBOX_BACKEND"]), worker=name)
+    options: dict[str, Any] = {"worker": name}
+    if config["HELDOUT_SANDBOX_WARM"]:
+        options["pool_size"] = concurrency  # a started kernel waits for each slot's next run
+    backend = get_backend(str(config["HELDOUT_SANDBOX_BACKEND"]), **options)
     worker = Worker(config, db, storage, backend, concurrency=concurrency, name=name)
     worker.install_signals()
     Path(config.home).mkdir(parents=True, exist_ok=True)
