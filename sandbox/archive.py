@@ -25,7 +25,7 @@ _SYMLINK = 1 << 27
 
 
 def _info(name: str, *, directory: bool = False, size: int = 0) -> tarfile.TarInfo:
-    # uid 0 and no write bits: the notebook (uid 1000, no capabilities) can read, never change
+    # uid 0 and no write bits: the notebook (uid 10001, no capabilities) can read, never change
     info = tarfile.TarInfo(name)
     info.uid = info.gid = 0
     info.uname = info.gname = "root"

@@ -93,7 +93,21 @@ def build_image(
     else:
         _docker_build(client, tag, "Dockerfile", {}, say)
     say(f"built {tag} ({'offline' if offline else 'online'})")
+    _prune(client, keep={tag, base_tag()}, say=say)
     return BuildResult(tag, True, "offline" if offline else "online", time.monotonic() - started)
+
+
+def _prune(client: Any, keep: set[str], say: Progress) -> None:
+    """Untag older runtime images and bases so rebuilds do not pile up on disk."""
+    import docker.errors
+
+    for image in client.images.list(name=IMAGE_REPO) + client.images.list(name=BASE_REPO):
+        for old in set(image.tags) - keep:
+            try:
+                client.images.remove(old)
+                say(f"removed the old image {old}")
+            except docker.errors.APIError:
+                pass  # a container still uses it: the next build tries again
 
 
 def _exists(client: Any, name: str) -> bool:

@@ -25,6 +25,9 @@ from heldout.sandbox.result import RunResult
 WORK = "/home/sandbox/work"
 OUTBOX = "/home/sandbox/outbox"
 DONE = b"HELDOUT-DONE\n"
+# The notebook's user: not 0, and no account on a typical host (uid 1000 often is one), so a
+# process that escaped the container's namespaces would own nothing there.
+UID = 10001
 CONTAINER_TMP = "/tmp"  # noqa: S108  (the container's own /tmp, a size-capped tmpfs)
 LABEL = "heldout.sandbox"
 DEADLINE_LABEL = "heldout.deadline"
@@ -169,13 +172,13 @@ class DockerBackend(Backend):
         }
         data_mb = self.pool.data_mb if warm else math.ceil(data_bytes * 1.05 / MB) + 1
         mounts = [
-            _tmpfs_volume(WORK, limits.disk_mb, "uid=1000,gid=1000,mode=0755", all_labels),
+            _tmpfs_volume(WORK, limits.disk_mb, f"uid={UID},gid={UID},mode=0755", all_labels),
             # root-owned and 0555: the notebook reads data/ but cannot write there
             _tmpfs_volume(f"{WORK}/data", data_mb, "uid=0,gid=0,mode=0555", all_labels),
             # the runner's outputs: their own volume, so a full working directory cannot stop
             # the report (the notebook could still write here on purpose; only to its own harm)
             _tmpfs_volume(
-                OUTBOX, limits.executed_mb + 8, "uid=1000,gid=1000,mode=0700", all_labels
+                OUTBOX, limits.executed_mb + 8, f"uid={UID},gid={UID},mode=0700", all_labels
             ),
         ]
         host_config = api.create_host_config(
@@ -202,7 +205,7 @@ class DockerBackend(Backend):
         created = api.create_container(
             image,
             name=name or run_name(deadline),
-            user="1000:1000",
+            user=f"{UID}:{UID}",
             environment=env,
             working_dir=WORK,
             labels=all_labels,

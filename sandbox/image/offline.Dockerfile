@@ -12,6 +12,6 @@ COPY image/runner.py /opt/heldout/runner.py
 # bytecode are made now (the runner copies the cache to /tmp).
 RUN MPLCONFIGDIR=/opt/heldout/matplotlib python -c "import matplotlib.pyplot" \
     && python -m compileall -q /opt/heldout
-USER 1000:1000
+USER 10001:10001
 WORKDIR /home/sandbox/work
 CMD ["python", "/opt/heldout/runner.py"]

@@ -36,10 +36,10 @@ find "$root/opt/venv/lib" -depth -type d -name tests -path '*site-packages/*' -e
 find "$root" -xdev -perm /6000 -type f -exec chmod ug-s {} +
 
 # The unprivileged user that runs every notebook.
-echo 'sandbox:x:1000:1000:sandbox:/home/sandbox:/usr/sbin/nologin' >>"$root/etc/passwd"
-echo 'sandbox:x:1000:' >>"$root/etc/group"
+echo 'sandbox:x:10001:10001:sandbox:/home/sandbox:/usr/sbin/nologin' >>"$root/etc/passwd"
+echo 'sandbox:x:10001:' >>"$root/etc/group"
 mkdir -p "$root/home/sandbox/work" "$root/opt/heldout"
-chown -R 1000:1000 "$root/home/sandbox"
+chown -R 10001:10001 "$root/home/sandbox"
 
 log "packing"
 tar -C "$root" --numeric-owner -c .

@@ -185,7 +185,7 @@ def test_containers_are_hardened_by_default(
         assert host["Binds"] in (None, [])  # nothing of the host is mounted
         assert all(m["Type"] == "volume" for m in container.attrs["Mounts"])
         assert host["LogConfig"]["Type"] == "none"
-        assert config["User"] == "1000:1000"
+        assert config["User"] == "10001:10001"
         assert not any("SECRET" in e or e.startswith("HELDOUT_S") for e in config["Env"])
         assert config["Labels"]["heldout.sandbox"] == "1"
         assert float(config["Labels"]["heldout.deadline"]) > time.time()
