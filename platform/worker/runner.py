@@ -7,6 +7,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,11 +142,21 @@ def execute(ctx: Context, claim: queue.Claim) -> str:
             session.add(run)
             session.flush()
             run_id = run.id
+        phases: dict[str, float] = {}
+        clock = time.monotonic()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.monotonic()
+            phases[name] = round(now - clock, 4)
+            clock = now
+
         notebook = workdir / "solution.ipynb"
         ctx.storage.get_file(job.notebook_key, notebook)
         data_dir = sandbox_inputs(ctx, job)
         out_dir = workdir / "out"
         out_dir.mkdir()
+        lap("prepare_s")
         result = ctx.backend.run(
             notebook=notebook,
             data_dir=data_dir,
@@ -153,10 +164,12 @@ def execute(ctx: Context, claim: queue.Claim) -> str:
             limits=limits_for(job),
             labels={"heldout.submission": str(job.submission_id), "heldout.worker": ctx.worker},
         )
+        lap("sandbox_s")
         outcome = from_result(result)
         if outcome.status == "scored":
             outcome = grade(ctx, job, result)
-        return record(ctx, claim, job, run_id, result, outcome)
+        lap("grade_s")
+        return record(ctx, claim, job, run_id, result, outcome, phases)
     except (SandboxError, StorageUnavailable, HeldoutError, OSError) as exc:
         return retry(ctx, claim, run_id, exc)
     finally:
@@ -193,7 +206,13 @@ def grade(ctx: Context, job: Job, result: Any) -> Outcome:
 
 
 def record(
-    ctx: Context, claim: queue.Claim, job: Job, run_id: int | None, result: Any, outcome: Outcome
+    ctx: Context,
+    claim: queue.Claim,
+    job: Job,
+    run_id: int | None,
+    result: Any,
+    outcome: Outcome,
+    phases: dict[str, float] | None = None,
 ) -> str:
     """Store the artifacts, then the run and the final state in one transaction."""
     prefix = f"runs/{job.submission_id}/{claim.attempt}"
@@ -240,10 +259,15 @@ def record(
             run.logs = (result.logs or "")[-MAX_LOG_CHARS:]
             run.executed_key = executed_key
             run.predictions_key = predictions_key
-            run.result = payload
+            run.result = {**payload, "phases": phases or {}}
     log.info(
         "submission finished",
-        extra={"submission_id": job.submission_id, "run_id": run_id, "status": outcome.status},
+        extra={
+            "submission_id": job.submission_id,
+            "run_id": run_id,
+            "status": outcome.status,
+            "phases": phases or {},
+        },
     )
     return outcome.status
 
