@@ -197,6 +197,6 @@ def build_or_skip(site: Installation, kit: str = "churn") -> str:
 
 def _ready(base: str) -> bool:
     try:
-        return requests.get(f"{base}/readyz", timeout=2).status_code == 200
-    except requests.ConnectionError:
+        return requests.get(f"{base}/readyz", timeout=10).status_code == 200
+    except requests.RequestException:  # refused while booting, slow on the first request
         return False
