@@ -72,9 +72,20 @@ def clean_html(fragment: str) -> str:
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(["table", "strikethrough"])
 
 
-def markdown_html(text: str) -> str:
-    """Markdown to sanitized HTML; raw HTML in the source is shown as text, never run."""
-    return clean_html(_MD.render(text or ""))
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def markdown_html(text: str, heading_offset: int = 0) -> str:
+    """Markdown to sanitized HTML; raw HTML in the source is shown as text, never run.
+
+    `heading_offset` demotes headings so that an embedded document keeps the page's outline.
+    """
+    html = clean_html(_MD.render(text or ""))
+    if heading_offset:
+        html = _HEADING.sub(
+            lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + heading_offset, 6)}>", html
+        )
+    return html
 
 
 def strip_ansi(text: str) -> str:

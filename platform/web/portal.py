@@ -169,7 +169,7 @@ def leave() -> Any:
 @candidate
 def challenge() -> str:
     brief = challenge_view.for_candidate(services().db, _invitation())["brief"]
-    return _page("portal/challenge.html", "challenge", brief_html=rendering.markdown_html(brief))
+    return _page("portal/challenge.html", "challenge", brief_html=rendering.markdown_html(brief, 2))
 
 
 @bp.get("/challenge/bundle")

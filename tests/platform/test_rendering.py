@@ -165,3 +165,8 @@ def test_unreadable_notebook_is_a_page_that_says_so() -> None:
 
 def test_strip_ansi() -> None:
     assert strip_ansi("\x1b[1;32mok\x1b[0m") == "ok"
+
+
+def test_headings_can_be_demoted_to_fit_the_page() -> None:
+    html = markdown_html("# Brief\n\n## Data\n\n###### Deep", heading_offset=2)
+    assert "<h3>Brief</h3>" in html and "<h4>Data</h4>" in html and "<h6>Deep</h6>" in html

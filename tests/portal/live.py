@@ -30,14 +30,19 @@ TRAIN = "id,tenure,charges,churned\n" + "".join(
 TEST_ROWS = [(i, i % 50, 20 + (i * 7) % 80, int(i % 50 < 12)) for i in range(201, 261)]
 PUBLIC = {row[0] for row in TEST_ROWS[:30]}
 
+KIT = Path(__file__).resolve().parents[2] / "challenges" / "examples" / "churn"
+
+# A plain solution for the churn example kit: numeric columns, logistic regression.
 GOOD_NOTEBOOK = notebook(
     "import pandas as pd\n"
     "from sklearn.linear_model import LogisticRegression\n"
     "train = pd.read_csv('data/train.csv')\n"
     "test = pd.read_csv('data/test.csv')\n"
-    "features = ['tenure', 'charges']\n"
-    "model = LogisticRegression().fit(train[features], train['churned'])\n"
-    "pd.DataFrame({'id': test['id'], 'churned': model.predict(test[features])})"
+    "features = [c for c in test.select_dtypes('number').columns if c in train]\n"
+    "model = LogisticRegression(max_iter=2000)\n"
+    "model.fit(train[features].fillna(0), train['churned'])\n"
+    "predictions = model.predict(test[features].fillna(0))\n"
+    "pd.DataFrame({'customer_id': test['customer_id'], 'churned': predictions})"
     ".to_csv('predictions.csv', index=False)\n"
     "print('wrote', len(test), 'predictions')"
 )
@@ -101,6 +106,16 @@ def build_challenge(app: Flask) -> str:
     return slug
 
 
+def build_kit(app: Flask, kit: Path = KIT) -> str:
+    """The example kit built as `heldout challenge build` builds it, then published."""
+    from heldout.platform.services import challenges
+
+    sv = app.extensions["heldout"]
+    info = challenges.build(sv.db, sv.storage, kit)
+    challenges.publish(sv.db, info.slug)
+    return info.slug
+
+
 @dataclass
 class Portal:
     url: str
@@ -113,8 +128,9 @@ class Portal:
 
 
 @contextmanager
-def live_portal(home: Path, backend: Any = None) -> Iterator[Portal]:
-    """The app on 127.0.0.1 (a free port) and, given a sandbox backend, a worker beside it."""
+def live_portal(home: Path, backend: Any = None, kit: Path | None = None) -> Iterator[Portal]:
+    """The app on 127.0.0.1 (a free port) and, given a sandbox backend, a worker beside it;
+    the challenge is the built `kit`, or a small one stored directly."""
     config = Config.from_env(
         {
             "HELDOUT_HOME": str(home),
@@ -136,7 +152,8 @@ def live_portal(home: Path, backend: Any = None) -> Iterator[Portal]:
         working = threading.Thread(target=worker.run, daemon=True)
         working.start()
     try:
-        yield Portal(f"http://127.0.0.1:{server.server_port}", app, build_challenge(app))
+        slug = build_kit(app, kit) if kit else build_challenge(app)
+        yield Portal(f"http://127.0.0.1:{server.server_port}", app, slug)
     finally:
         if worker is not None and working is not None:
             worker.stop()

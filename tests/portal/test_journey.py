@@ -1,5 +1,6 @@
 """The whole candidate journey in headless Chromium, against a live server and a real worker
-running notebooks in the real Docker sandbox: invitation, brief, bundle, a scored submission,
+running notebooks in the real Docker sandbox, on the churn example kit built as
+`heldout challenge build` builds it: invitation, brief, bundle, a scored submission,
 a failing one with its help, and the executed notebook. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from tests.portal.live import (
     FAILING_NOTEBOOK,
     GOOD_NOTEBOOK,
+    KIT,
     Portal,
     axe_violations,
     live_portal,
@@ -44,12 +46,22 @@ def sandbox(docker_client: Any) -> Any:
 
 @pytest.fixture
 def portal(tmp_path: Path, sandbox: Any) -> Iterator[Portal]:
-    with live_portal(tmp_path / "home", backend=sandbox) as running:
+    with live_portal(tmp_path / "home", backend=sandbox, kit=KIT) as running:
         yield running
 
 
 def _row(page: Any, submission_id: int) -> Any:
     return page.locator(f'#submission-rows tr[data-id="{submission_id}"]')
+
+
+def _failure_of(portal: Portal, submission_id: int) -> str:
+    from heldout.platform.services import submissions
+
+    with portal.app.extensions["heldout"].db.session() as session:
+        from heldout.platform.models import Submission
+
+        found = session.get(Submission, submission_id)
+        return str(found and submissions.public_view(found))
 
 
 def _submit(page: Any, path: Path) -> int:
@@ -71,10 +83,12 @@ def test_invitation_to_scored_submission_and_failure_help(
     page.goto(f"{portal.url}/i/{token}")
     assert page.url == f"{portal.url}/challenge"
     assert token not in page.url
-    page.get_by_role("heading", name="Predict customer churn", level=1).wait_for()
-    page.get_by_role("heading", name="Predict which customers leave").wait_for()  # the brief
+    page.locator("main > h1").filter(has_text="Predict customer churn").wait_for()
+    brief = page.locator("article.brief")
+    brief.get_by_role("heading").first.wait_for()  # the kit's brief.md, rendered
+    assert "churn" in brief.inner_text().lower()
     rules = page.locator(".rules").inner_text()
-    assert "no time limit" in rules and "2 minutes" in rules and "1 GB" in rules
+    assert "no time limit" in rules and "10 minutes" in rules and "2 GB" in rules
     assert "5 times" in rules and "scored privately" in rules and "predictions.csv" in rules
     assert axe_violations(page) == []
     screenshot(page, "challenge")
@@ -82,7 +96,9 @@ def test_invitation_to_scored_submission_and_failure_help(
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the data and brief (.zip)").click()
     bundle = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
-    assert {"data/train.csv", "data/test.csv", "brief.md"} <= set(bundle.namelist())
+    assert {"data/train.csv", "data/test.csv", "brief.md", "starter.ipynb"} <= set(
+        bundle.namelist()
+    )
 
     # A good notebook goes from queued to scored while the page watches.
     page.get_by_role("link", name="2. Submissions").click()
@@ -91,7 +107,8 @@ def test_invitation_to_scored_submission_and_failure_help(
     scored_id = _submit(page, good)
     assert page.locator("#submit-progress").get_attribute("value") == "100"
     row = _row(page, scored_id)
-    row.locator(".status-scored").wait_for(timeout=RUN_TIMEOUT_MS)  # no reload: it polls
+    row.locator(".status-scored, .status-failed").wait_for(timeout=RUN_TIMEOUT_MS)  # it polls
+    assert row.locator(".status-scored").count() == 1, _failure_of(portal, scored_id)
     assert re.search(r"\d\.\d{4}", row.inner_text())  # the public score
     assert "Final" in row.inner_text()  # the latest scored is final by default
     assert "is scored" in page.locator("#announcer").inner_text()
@@ -118,7 +135,7 @@ def test_invitation_to_scored_submission_and_failure_help(
 
     # The candidate reads their own executed notebook and keeps the scored one final.
     page.goto(f"{portal.url}/submissions/{scored_id}")
-    page.frame_locator("iframe.notebook").locator("pre").filter(has_text="wrote 60").wait_for()
+    page.frame_locator("iframe.notebook").locator("pre.stdout").filter(has_text="wrote").wait_for()
     assert page.get_by_text("This is your final submission").is_visible()
 
     # The token never left the invitation request: not in any later URL or Referer.
