@@ -178,7 +178,11 @@ def page(db: Database, challenge_id: int, reviewer_id: int, query: Query) -> Pag
             "submitted" if row["my_submitted_at"] else "draft" if row["my_review"] else "none"
         )
         grading = grading or row["grading"] or {}
-        row["scores"] = summary(row.pop("grading") or {})
+        scores = summary(row.pop("grading") or {})
+        # Formatted here once: a template macro per cell was a third of the page's time.
+        row["public_text"] = score_text(row["public_score"], scores["public"])
+        row["private_text"] = score_text(row["private_score"], scores["private"])
+        row["submitted_text"] = row["created_at"].strftime("%Y-%m-%d %H:%M UTC")
     # Baselines are the same for every submission of a version: any graded row shows them.
     return Page(rows, total, query, summary(grading))
 
@@ -199,6 +203,16 @@ def split_summary(grading: dict[str, Any], split: str) -> dict[str, float | int 
         "baseline": _number(part.get("baseline")),
         "n": part.get("n") if isinstance(part.get("n"), int) else None,
     }
+
+
+def score_text(value: float | None, split: dict[str, Any]) -> str:
+    """`0.8123 [0.790, 0.834]`: the score with its interval when the grader gave one."""
+    if value is None:
+        return "–"
+    text = f"{value:.4f}"
+    if split.get("low") is not None and split.get("high") is not None:
+        text += f" [{split['low']:.3f}, {split['high']:.3f}]"
+    return text
 
 
 def summary(grading: dict[str, Any]) -> dict[str, Any]:
