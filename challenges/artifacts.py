@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 import struct
 import zlib
 from collections.abc import Callable, Iterable
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 # Fixed timestamps (1980-01-01 00:00, the zip epoch) and modes: the same build gives the same
@@ -24,6 +27,22 @@ def csv_bytes(table: pa.Table, header: bool = True) -> bytes:
     sink = pa.BufferOutputStream()
     pcsv.write_csv(table, sink, pcsv.WriteOptions(include_header=header))
     return bytes(sink.getvalue())
+
+
+def single_line(table: pa.Table) -> bool:
+    """No text value holds a line break, so each CSV record is exactly one line."""
+    texts = [
+        c for c in table.columns if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)
+    ]
+    return not any(pc.any(pc.match_substring_regex(c, "[\r\n]")).as_py() for c in texts)
+
+
+def select_lines(csv: bytes, keep: np.ndarray) -> bytes:
+    """The header and the records where `keep` is true (records are single lines)."""
+    lines = csv.split(b"\n")
+    header, records = lines[0], lines[1 : 1 + len(keep)]
+    chosen = itertools.compress(records, keep.tolist())
+    return b"\n".join([header, *chosen, b""])
 
 
 def csv_parallel(table: pa.Table, pool: Executor, rows: int = 200_000) -> Callable[[], bytes]:

@@ -198,7 +198,10 @@ def _anonymize(
     spec: ChallengeSpec, table: pa.Table, secret: str, progress: Progress
 ) -> tuple[pa.Table, list[dict[str, Any]]]:
     """Apply every rule; columns run in parallel (Arrow and numpy release the GIL)."""
-    ctx = Context(table, KeyedHasher(secret), spec.split.seed, spec.data.id)
+    # The id column was checked: distinct and never null, so hashing skips its encoding.
+    ctx = Context(
+        table, KeyedHasher(secret), spec.split.seed, spec.data.id, frozenset([spec.data.id])
+    )
     names = table.column_names
     results: dict[str, tuple[dict[str, Any], pa.ChunkedArray | None]] = {}
 
@@ -206,7 +209,7 @@ def _anonymize(
         column = table.column(name)
         rule = spec.rule_for(name)
         result = column if rule is None else TRANSFORMS[rule.kind].apply(column, rule, ctx)
-        before = pc.count_distinct(column).as_py()
+        before = table.num_rows if name == spec.data.id else pc.count_distinct(column).as_py()
         unchanged = rule is None or rule.kind in ("keep", "pseudonymize")
         after = None
         if result is not None:
@@ -234,7 +237,10 @@ def _anonymize(
     columns = [results[name][0] for name in names]
     kept = [(name, results[name][1]) for name in names if results[name][1] is not None]
     out = pa.table([array for _, array in kept], names=[name for name, _ in kept])
-    if pc.count_distinct(out.column(spec.data.id)).as_py() != out.num_rows:
+    id_rule = spec.rule_for(spec.data.id)
+    # Unique in the source (checked) and pseudonyms are collision-checked: others may collide.
+    recheck = id_rule is not None and id_rule.kind not in ("keep", "pseudonymize")
+    if recheck and pc.count_distinct(out.column(spec.data.id)).as_py() != out.num_rows:
         raise ChallengeError(
             f"the rule for the id column {spec.data.id!r} made ids collide; "
             "use pseudonymize (or no rule) for the id"
@@ -283,19 +289,19 @@ def _write(
     progress("write", 0, 4)
     features = out.drop_columns([target])
     train = out.take(pa.array(split.train))
-    public = _by_id(features.take(pa.array(split.public)), id_col)
+    # Test rows in id order, so the order says nothing about which part a row is in.
     every = np.concatenate([split.public, split.private])
-    all_test = _by_id(features.take(pa.array(every)), id_col)
-    which = pa.array(["public"] * len(split.public) + ["private"] * len(split.private))
-    answers = _by_id(
-        pa.table(
-            {
-                id_col: out.column(id_col).take(pa.array(every)),
-                target: out.column(target).take(pa.array(every)),
-                "split": which,
-            }
-        ),
-        id_col,
+    order = pc.sort_indices(out.column(id_col).take(pa.array(every))).to_numpy()
+    every = every[order]
+    is_public = order < len(split.public)
+    all_test = features.take(pa.array(every))
+    public = features.take(pa.array(every[is_public]))
+    answers = pa.table(
+        {
+            id_col: all_test.column(id_col),
+            target: out.column(target).take(pa.array(every)),
+            "split": pa.array(np.where(is_public, "public", "private")),
+        }
     )
     shipped = [
         c | {"missing": train.column(c["column"]).null_count + _nulls(public, c["column"])}
@@ -309,12 +315,18 @@ def _write(
     if spec.starter_path is not None:
         small.append(("starter.ipynb", spec.starter_path.read_bytes()))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        pending = [artifacts.csv_parallel(t, pool) for t in (train, public, all_test, answers)]
+        # The public test file is a subset of the lines of the full one when no value spans
+        # lines; otherwise it is written on its own.
+        subset = artifacts.single_line(public)
+        tables = (train, all_test, answers) if subset else (train, all_test, answers, public)
+        pending = [artifacts.csv_parallel(t, pool) for t in tables]
         train_csv = pending[0]()
         train_z = artifacts.compress("train.csv", train_csv, pool)
-        public_z = artifacts.compress("test.csv", pending[1](), pool)
-        all_z = artifacts.compress("test.csv", pending[2](), pool)
-        (work / NAMES["answers"]).write_bytes(pending[3]())
+        all_csv = pending[1]()
+        all_z = artifacts.compress("test.csv", all_csv, pool)
+        public_csv = artifacts.select_lines(all_csv, is_public) if subset else pending[3]()
+        public_z = artifacts.compress("test.csv", public_csv, pool)
+        (work / NAMES["answers"]).write_bytes(pending[2]())
         progress("write", 1, 4)
         small_z = [artifacts.compress(name, data, pool) for name, data in small]
         train_m = train_z()
@@ -334,11 +346,6 @@ def _write(
 
 def _nulls(table: pa.Table, name: str) -> int:
     return table.column(name).null_count if name in table.column_names else 0
-
-
-def _by_id(table: pa.Table, id_col: str) -> pa.Table:
-    """Test rows in id order: the order of rows says nothing about which part they are in."""
-    return table.sort_by([(id_col, "ascending")])
 
 
 def _sha256(path: Path) -> str:

@@ -56,8 +56,12 @@ def canonical(value: object) -> bytes:
 class Keyed:
     """A column's dictionary encoding plus one digest per distinct value."""
 
-    indices: pa.Array  # per row: index into the distinct values (null stays null)
+    indices: pa.Array | None  # per row: index into the distinct values; None: rows are distinct
     digests: np.ndarray  # (distinct, 32) uint8
+
+    def per_row(self, values: pa.Array) -> pa.Array:
+        """One value per distinct value, spread back to the rows."""
+        return values if self.indices is None else values.take(self.indices)
 
     def pseudonyms(self, prefix: str, length: int) -> pa.Array:
         """`prefix` + `length` hex digits per distinct value, built without a Python loop."""
@@ -73,7 +77,12 @@ class Keyed:
         names = pa.StringArray.from_buffers(
             len(raw), pa.py_buffer(offsets.tobytes()), pa.py_buffer(rows.tobytes())
         )
-        if pc.count_distinct(names).as_py() != len(raw):
+        if length < 16:
+            prefix_bits = self.digests[:, :8].copy().view(">u8").reshape(-1) >> (64 - 4 * length)
+        else:  # distinct 64-bit prefixes mean distinct longer pseudonyms too
+            prefix_bits = self.digests[:, :8].copy().view(">u8").reshape(-1)
+        ordered = np.sort(prefix_bits)
+        if len(ordered) > 1 and bool((ordered[1:] == ordered[:-1]).any()):
             raise ChallengeError(
                 "two values got the same pseudonym; raise the rule's length (hex digits)"
             )
@@ -99,20 +108,26 @@ class KeyedHasher:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def of(self, name: str, column: pa.ChunkedArray) -> Keyed:
-        """The column's Keyed, computed once even when several threads ask at the same time."""
+    def of(self, name: str, column: pa.ChunkedArray, unique: bool = False) -> Keyed:
+        """The column's Keyed, computed once even when several threads ask at the same time.
+
+        `unique` (no nulls, no repeats, e.g. the checked id column) skips the encoding pass.
+        """
         with self._guard:
             lock = self._locks.setdefault(name, threading.Lock())
         with lock:
-            return self._compute(name, column)
+            if name not in self._cache:
+                self._cache[name] = self._compute(column, unique)
+            return self._cache[name]
 
-    def _compute(self, name: str, column: pa.ChunkedArray) -> Keyed:
-        if name not in self._cache:
-            encoded = pc.dictionary_encode(column.combine_chunks())
-            distinct = encoded.dictionary
-            if pa.types.is_string(distinct.type) or pa.types.is_large_string(distinct.type):
-                messages = [v.encode() for v in distinct.to_pylist()]
-            else:
-                messages = [canonical(v) for v in distinct.to_pylist()]
-            self._cache[name] = Keyed(encoded.indices, hmac_sha256(self.secret, messages))
-        return self._cache[name]
+    def _compute(self, column: pa.ChunkedArray, unique: bool) -> Keyed:
+        flat = column.combine_chunks()
+        indices = None
+        if not unique:
+            encoded = pc.dictionary_encode(flat)
+            flat, indices = encoded.dictionary, encoded.indices
+        if pa.types.is_string(flat.type) or pa.types.is_large_string(flat.type):
+            messages = flat.cast(pa.binary()).to_pylist()  # UTF-8 bytes without decoding
+        else:
+            messages = [canonical(v) for v in flat.to_pylist()]
+        return Keyed(indices, hmac_sha256(self.secret, messages))

@@ -22,12 +22,18 @@ class KResult:
 def group_ids(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
     """One integer per row identifying its combination of values (nulls are a value)."""
     combined = np.zeros(table.num_rows, dtype=np.int64)
+    span = 1
     for name in columns:
         encoded = pc.dictionary_encode(table.column(name).combine_chunks())
         codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
-        mixed = combined * (len(encoded.dictionary) + 1) + codes
-        # Re-factorize after each column so the mixed key never overflows.
-        combined = np.unique(mixed, return_inverse=True)[1].astype(np.int64)
+        width = len(encoded.dictionary) + 1
+        if span * width >= 2**40:  # re-factorize (a sort) only when the key would grow too big
+            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
+            span = int(combined.max()) + 1
+        combined = combined * width + codes
+        span *= width
+    if span > 4 * max(table.num_rows, 1):  # keep bincount's array small
+        combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
     return combined
 
 

@@ -45,6 +45,7 @@ class Context:
     hasher: KeyedHasher
     seed: int
     id_column: str
+    unique: frozenset[str] = frozenset()  # columns known to hold distinct, non-null values
 
 
 Apply = Callable[[pa.ChunkedArray, Rule, Context], pa.ChunkedArray | None]
@@ -187,16 +188,16 @@ def _keep(column: pa.ChunkedArray, rule: Rule, ctx: Context) -> pa.ChunkedArray 
 
 
 def _pseudonymize(column: pa.ChunkedArray, rule: Rule, ctx: Context) -> pa.ChunkedArray:
-    keyed = ctx.hasher.of(rule.column, column)
+    keyed = ctx.hasher.of(rule.column, column, rule.column in ctx.unique)
     names = keyed.pseudonyms(rule.params.get("prefix", "p"), rule.params.get("length", 16))
-    return pa.chunked_array([names.take(keyed.indices)])
+    return pa.chunked_array([keyed.per_row(names)])
 
 
 def _shift_days(column: pa.ChunkedArray, rule: Rule, ctx: Context) -> pa.ChunkedArray:
     by = rule.params.get("by", ctx.id_column)
-    keyed = ctx.hasher.of(by, ctx.table.column(by))
+    keyed = ctx.hasher.of(by, ctx.table.column(by), by in ctx.unique)
     days = int(rule.params["shift_days"])
-    offsets = keyed.offsets(days).take(keyed.indices)
+    offsets = keyed.per_row(keyed.offsets(days))
     dates = _as_temporal(rule.column, column)
     if pa.types.is_date(dates.type):
         shifted = pc.add(pc.cast(pc.cast(dates, pa.date32()), pa.int32()), offsets)

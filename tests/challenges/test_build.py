@@ -113,6 +113,20 @@ def test_archives_are_valid_zips_even_with_multi_chunk_members(kit: Kit, tmp_pat
         assert archive.read("big.csv") == big
 
 
+@pytest.mark.parametrize("note", ["one line", 'two\nlines, with "quotes"'])
+def test_public_test_file_is_exactly_the_public_rows(kit: Kit, tmp_path: Path, note: str) -> None:
+    frame = people().assign(notes=note)
+    output = build(load_spec(kit(frame=frame)), "s", tmp_path / "out")
+    public = read_member(output.bundle_zip, "data/test.csv")
+    every = read_member(output.sandbox_zip, "test.csv")
+    answers = pd.read_csv(output.answers_csv, dtype=str)
+    expected = every[
+        every["customer_id"].isin(answers.loc[answers["split"] == "public", "customer_id"])
+    ]
+    assert public.reset_index(drop=True).equals(expected.reset_index(drop=True))
+    assert (public["notes"] == note).all()
+
+
 def test_readme_describes_every_shipped_column(built: BuildOutput) -> None:
     readme = zip_text(built.bundle_zip)["README.md"]
     for column in ("customer_id", "zip", "age", "signup_date", "notes", "plan", "churned"):
