@@ -93,26 +93,27 @@ def _safe_next(target: str) -> str:
 def login_post() -> BaseResponse | tuple[str, int]:
     email = request.form.get("email", "").strip().lower()[:320]
     password = request.form.get("password", "")
+    back = request.form.get("next", "")[:500]
     keys = (f"account:{email}", f"ip:{request.remote_addr or '-'}")
     db = services().db
     try:
         _throttle().check(*keys)
     except LimitReached as exc:
         audit.log(db, None, "login_failed", f"user:{email}", {"reason": "throttled"})
-        return render_template("review/login.html", error=str(exc), next=""), 429
+        return render_template("review/login.html", error=str(exc), next=back), 429
     found = accounts.authenticate(db, email, password)
     if found is None:
         _throttle().failed(*keys)
         audit.log(db, None, "login_failed", f"user:{email}", {"ip": request.remote_addr})
         error = "That e-mail and password do not match an account."
-        return render_template("review/login.html", error=error, next=""), 401
+        return render_template("review/login.html", error=error, next=back), 401
     _throttle().succeeded(keys[0])
     # A fresh session: no candidate state, and a new CSRF token, survive a sign-in.
     session.clear()
     now = time.time()
     session.update(user_id=found.id, auth_at=now, seen_at=now)
     audit.log(db, found.id, "login", f"user:{found.id}")
-    return redirect(_safe_next(request.form.get("next", "")))
+    return redirect(_safe_next(back))
 
 
 @bp.post("/logout")

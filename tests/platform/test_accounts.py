@@ -169,3 +169,11 @@ def test_cli_adds_assigns_and_lists_users(env: dict[str, str], db: Database) -> 
     )
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: The password must be at least 12")
+
+
+def test_sign_in_is_throttled_per_address_across_accounts(app: Flask) -> None:
+    s = seed(app)
+    client = app.test_client()
+    for n in range(5):
+        assert login(client, f"guess{n}@example.com", "wrong password!").status_code == 401
+    assert login(client, s.reviewer).status_code == 429

@@ -89,6 +89,8 @@ def seed(
     outputs: list[dict[str, Any]] | None = None,
     text: str = "I chose **F1** because churn is rare.",
     video: bytes | None = None,
+    logs: str = "run log line <b>not bold</b>",
+    filename: str = "solution.ipynb",
 ) -> Seed:
     """A challenge with two scored submissions of one candidate, and four staff accounts."""
     services = app.extensions["heldout"]
@@ -113,6 +115,7 @@ def seed(
                 public_score=score,
                 private_score=0.78,
                 grading=grading,
+                filename=filename,
             )
             session.add(sub)
             subs.append(sub)
@@ -147,7 +150,7 @@ def seed(
                     notebook_sha256="a" * 64,
                     data_sha256="d" * 64,
                     cell_timings=[{"cell": 0, "seconds": 0.01}, {"cell": 1, "seconds": 1.5}],
-                    logs="run log line <b>not bold</b>",
+                    logs=logs,
                     executed_key=key,
                 )
             )

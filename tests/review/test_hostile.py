@@ -68,7 +68,8 @@ DOM_CHECK = """(root) => {
         handlers: all.filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
         js_urls: all.filter(e => urls.some(n => /^\\s*javascript:/i.test(e.getAttribute(n) || '')))
             .length,
-        runnable: root.querySelectorAll('script, iframe, object, embed, svg, style').length,
+        runnable: root.querySelectorAll('script, iframe:not(#notebook), object, embed, svg, style')
+            .length,
     };
 }"""
 SAFE = {"handlers": 0, "js_urls": 0, "runnable": 0}
@@ -80,8 +81,11 @@ CHECK = """() => ({
 })"""
 
 
+LOGS = "Traceback <script>top.__pwned='logs'</script><img src=x onerror=top.__pwned='logs'>"
+
+
 def _open(page: Any, live_server: str, app: Flask) -> tuple[Any, list[str]]:
-    s = seed(app, outputs=OUTPUTS, text=EXPLANATION)
+    s = seed(app, outputs=OUTPUTS, text=EXPLANATION, logs=LOGS, filename="<img src=x onerror=1>")
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     sign_in(page, live_server, s.reviewer)
@@ -121,6 +125,10 @@ def test_hostile_notebook_and_explanation_never_run(
 
     assert page.eval_on_selector("#explanation", DOM_CHECK) == SAFE
     assert "My approach." in page.inner_text("#explanation")
+    # The whole reviewer page around it: logs, file name, other candidate text.
+    assert page.eval_on_selector("#main", DOM_CHECK) == SAFE
+    page.click("summary:has-text('Logs')")
+    assert LOGS in page.inner_text("pre.logs")
 
 
 def test_notebook_iframe_is_a_second_wall(
