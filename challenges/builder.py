@@ -106,7 +106,9 @@ def _build(
 
     progress("read", 0, 1)
     data = spec.data
-    table = source.read_table(data.source, data.encoding, data.delimiter, data.max_mb)
+    table = source.read_table(
+        data.source, data.encoding, data.delimiter, data.max_mb, _text_columns(spec)
+    )
     _check_columns(spec, table)
     source.check_ids_and_target(table, data.source.name, data.id, data.target)
     progress("read", 1, 1)
@@ -158,6 +160,17 @@ def _build(
     }
     (work / NAMES["report"]).write_text(json.dumps(report, indent=2, default=str) + "\n")
     return report, data_sha
+
+
+def _text_columns(spec: ChallengeSpec) -> tuple[str, ...]:
+    """Identifiers and text rules read as text: a zip or id like 02134 keeps its leading 0."""
+    text = {spec.data.id}
+    for rule in spec.columns:
+        if rule.kind in ("pseudonymize", "mask") or (
+            rule.kind == "truncate" and isinstance(rule.params["truncate"], int)
+        ):
+            text.add(rule.column)
+    return tuple(sorted(text))
 
 
 def _check_columns(spec: ChallengeSpec, table: pa.Table) -> None:

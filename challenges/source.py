@@ -47,9 +47,16 @@ def read_header(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> li
 
 
 def read_table(
-    path: Path, encoding: str = "utf-8", delimiter: str = ",", max_mb: int = 1024
+    path: Path,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    max_mb: int = 1024,
+    text_columns: tuple[str, ...] = (),
 ) -> pa.Table:
-    """The whole table; raises SourceError naming the problem (size, encoding, shape)."""
+    """The whole table; raises SourceError naming the problem (size, encoding, shape).
+
+    `text_columns` are read as text even when they look numeric, so "02134" keeps its zero.
+    """
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -62,7 +69,10 @@ def read_table(
     if size == 0:
         raise SourceError(f"{path.name} is empty")
     try:
-        table = _read_parquet(path) if _is_parquet(path) else _read_csv(path, encoding, delimiter)
+        if _is_parquet(path):
+            table = _read_parquet(path)
+        else:
+            table = _read_csv(path, encoding, delimiter, text_columns)
     except MemoryError:
         raise SourceError(f"{path.name} does not fit in memory; use a sample") from None
     if table.num_rows == 0:
@@ -83,7 +93,7 @@ def _read_parquet(path: Path) -> pa.Table:
         raise SourceError(f"cannot read {path.name} as Parquet: {_first_line(exc)}") from None
 
 
-def _read_csv(path: Path, encoding: str, delimiter: str) -> pa.Table:
+def _read_csv(path: Path, encoding: str, delimiter: str, text_columns: tuple[str, ...]) -> pa.Table:
     import pyarrow.csv as pcsv
 
     try:
@@ -106,7 +116,10 @@ def _read_csv(path: Path, encoding: str, delimiter: str) -> pa.Table:
         table = pcsv.read_csv(
             pa.BufferReader(raw),
             parse_options=pcsv.ParseOptions(delimiter=delimiter),
-            convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+            convert_options=pcsv.ConvertOptions(
+                strings_can_be_null=True,
+                column_types={name: pa.string() for name in text_columns},
+            ),
         )
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc) or "UTF-8" in str(exc):

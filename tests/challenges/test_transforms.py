@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from heldout.challenges.keyed import KeyedHasher
 from heldout.challenges.transforms import TRANSFORMS, Context, Rule, parse_rule
+from tests.challenges.conftest import read_member
 
 
 def apply(
@@ -106,6 +109,23 @@ def test_bins_label_values_including_out_of_range_and_null() -> None:
 def test_bins_with_labels() -> None:
     rule = {"bins": [30, 60], "labels": ["young", "middle", "old"]}
     assert apply(table(age=[20, 45, 70]), "age", rule) == ["young", "middle", "old"]
+
+
+def test_leading_zeros_survive_for_ids_and_truncated_columns(tmp_path: Path) -> None:
+    from heldout.challenges import build, load_spec
+
+    (tmp_path / "data.csv").write_text(
+        "id,zip,x,y\n" + "".join(f"00{i},0{2100 + i % 2},{i},{i % 2}\n" for i in range(40))
+    )
+    (tmp_path / "brief.md").write_text("b")
+    (tmp_path / "challenge.toml").write_text(
+        'slug = "z"\ntitle = "z"\n[data]\nsource = "data.csv"\nid = "id"\ntarget = "y"\n'
+        '[metric]\nname = "f1"\n[columns]\nzip = { truncate = 3 }\n'
+    )
+    output = build(load_spec(tmp_path), "s", tmp_path / "out")
+    answers = pd.read_csv(output.answers_csv, dtype=str)
+    assert answers["id"].str.startswith("00").all()
+    assert set(read_member(output.sandbox_zip, "test.csv")["zip"]) == {"021"}
 
 
 def test_truncate_text_numbers_and_dates() -> None:
