@@ -205,7 +205,7 @@ def submission(submission_id: int) -> str:
     return render_template(
         "review/submission.html",
         s=view,
-        explanation_html=rendering.markdown_html(text) if text else "",
+        explanation_html=rendering.markdown_html(text, heading_offset=2) if text else "",
         recommendations=reviews.RECOMMENDATION_LABELS,
         scale=reviews.SCALE,
     )
