@@ -125,6 +125,7 @@ class DockerBackend(Backend):
             data_sha256=dir_sha256(data_dir),
         )
         import docker.errors
+        import requests
 
         prepared: Prepared | None = None
         try:
@@ -133,11 +134,14 @@ class DockerBackend(Backend):
                 prepared = self.prepare(name, limits, data_bytes, labels, warm=False)
             self.pool.refill(name, limits)
             return self._drive(prepared, notebook, data_dir, out_dir, limits, base, started)
-        except docker.errors.APIError as exc:
-            raise SandboxError(f"the Docker engine failed during the run: {exc}") from exc
+        except (docker.errors.DockerException, requests.RequestException) as exc:
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise SandboxError(f"the Docker engine failed during the run: {detail}") from exc
         finally:
             if prepared is not None:
-                self._remove(prepared.container)
+                # never mask the run's outcome; the reaper removes what this could not
+                with contextlib.suppress(Exception):
+                    self._remove(prepared.container)
 
     def prepare(
         self,

@@ -57,8 +57,13 @@ class WarmPool:
         self._threads: list[threading.Thread] = []
 
     def key(self, image: str, limits: Limits) -> str:
-        """Warm containers fit a run whose fixed settings (all but memory and CPU) match."""
+        """Warm containers fit a run whose fixed settings (all but memory and CPU) match.
+
+        The worker id is part of it: a run never takes another worker's warm container, so
+        reaping a dead worker's containers cannot remove a run of a live one.
+        """
         fixed = (
+            self.backend.worker,
             image,
             limits.pids,
             limits.nofile,

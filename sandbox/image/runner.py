@@ -99,10 +99,6 @@ async def wait_for_go() -> dict[str, Any]:
     return settings
 
 
-class OutputLimitError(Exception):
-    """A cell wrote more than the run may collect; the run stops."""
-
-
 def make_client(nb: Any, km: Any, kc: Any, settings: dict[str, Any]) -> Any:
     from nbclient import NotebookClient
 
