@@ -107,6 +107,7 @@ def test_review_end_to_end(app: Flask, browser: Any, live_server: str) -> None:
     row = page.inner_text("#agreement tbody tr:first-child")
     expected = cohen_kappa_score([2, 5], [4, 1], labels=[1, 2, 3, 4, 5], weights="quadratic")
     assert "Cohen's kappa" in row
+    assert page.inner_text("#agreement tbody tr:first-child td:nth-child(5)") == "2"  # shared
     assert f"{expected:.3f}" in row
     assert "Methodology: 1 to 5" in page.inner_text("#disagreements")
     shot(page, "agreement")
