@@ -96,13 +96,14 @@ def _build(
     spec: ChallengeSpec, secret: str, work: Path, progress: Progress
 ) -> tuple[dict[str, Any], str]:
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
+    cpu: dict[str, float] = {}
+    clock, cpu_clock = time.perf_counter(), time.process_time()
 
     def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = round(now - clock, 3)
-        clock = now
+        nonlocal clock, cpu_clock
+        now, cpu_now = time.perf_counter(), time.process_time()
+        timings[stage], cpu[stage] = round(now - clock, 3), round(cpu_now - cpu_clock, 3)
+        clock, cpu_clock = now, cpu_now
 
     progress("read", 0, 1)
     data = spec.data
@@ -157,6 +158,7 @@ def _build(
         "metric": spec.metric.name,
         "data_sha256": data_sha,
         "seconds": timings,
+        "cpu_seconds": cpu,
     }
     (work / NAMES["report"]).write_text(json.dumps(report, indent=2, default=str) + "\n")
     return report, data_sha

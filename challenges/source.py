@@ -159,7 +159,7 @@ def check_ids_and_target(table: pa.Table, name: str, id_col: str, target: str) -
             f"(first at data row {first}); every row needs an id"
         )
     if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
-        empty = pc.equal(pc.utf8_trim_whitespace(ids), "")
+        empty = pc.match_substring_regex(ids, r"^\s*$")
         if pc.any(empty).as_py():
             raise SourceError(
                 f"{name}: id column {id_col!r} has an empty value at data row {_first_row(empty)}"

@@ -150,3 +150,10 @@ def test_parquet_source(kit: Kit, tmp_path: Path) -> None:
     people().to_parquet(root / "data" / "people.parquet")
     output = build(load_spec(root), "s", tmp_path / "out")
     assert pd.read_csv(output.answers_csv)["split"].isin(["public", "private"]).all()
+
+
+def test_blank_id(kit: Kit, tmp_path: Path) -> None:
+    frame = people()
+    frame.loc[4, "customer_id"] = "  "
+    message = fails(kit(frame=frame), tmp_path / "out", "empty value")
+    assert "id column 'customer_id' has an empty value at data row 5" in message
