@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,11 +53,25 @@ class Database:
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent, quick when current)."""
         self.check()
+        if self.url.startswith("sqlite:///"):
+            # pysqlite runs DDL outside transactions, so processes starting together would
+            # race to create tables: a lock file beside the database serializes them.
+            lock = Path(self.url.removeprefix("sqlite:///") + ".migrate-lock")
+            with lock.open("a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                self._upgrade()
+            return
+        self._upgrade()
+
+    def _upgrade(self) -> None:
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection_url"] = self.url
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
+            if self.dialect == "postgresql":
+                # Web, workers and CLI may all start at once: one migrates, the others wait.
+                connection.execute(text("SELECT pg_advisory_xact_lock(48151623)"))
             try:
                 command.upgrade(config, "head")
             except OperationalError as exc:

@@ -51,12 +51,13 @@ def serve(host: str, port: int) -> None:
 @click.option("--until-idle", is_flag=True, help="Exit when the queue is empty.")
 def worker(concurrency: int, until_idle: bool) -> None:
     """Claim queued submissions, run them in the sandbox and grade them."""
-    import logging
 
+    from heldout.platform.logging import configure
     from heldout.platform.worker.loop import start
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    processed = start(load_config(), concurrency, until_idle=until_idle)
+    config = load_config()
+    configure(str(config["HELDOUT_LOG_FORMAT"]))
+    processed = start(config, concurrency, until_idle=until_idle)
     click.echo(f"worker stopped after {processed} submission(s)", err=True)
 
 

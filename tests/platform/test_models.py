@@ -77,3 +77,17 @@ def test_deleting_challenge_cascades_to_versions(db: Database) -> None:
         session.delete(session.get(Challenge, challenge_id))
     with db.session() as session:
         assert session.scalars(select(ChallengeVersion)).all() == []
+
+
+def test_concurrent_upgrades_of_a_fresh_database_all_succeed(database_url: str) -> None:
+    """Web, worker and CLI processes may start together on an empty database: none fails."""
+    import subprocess
+    import sys
+
+    code = "import sys; from heldout.platform.db import Database; Database(sys.argv[1]).upgrade()"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    failures = [p.stderr.read().decode()[-600:] for p in processes if p.wait(timeout=120) != 0]  # type: ignore[union-attr]
+    assert not failures, failures
