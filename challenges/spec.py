@@ -8,10 +8,11 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from heldout.challenges import source as source_mod
 from heldout.challenges.errors import SpecError
+from heldout.challenges.located import Reader
 from heldout.challenges.rubric import DEFAULT_RUBRIC, Rubric, parse_rubric
 from heldout.challenges.transforms import TRANSFORMS, Rule, parse_rule
 
@@ -129,67 +130,6 @@ class ChallengeSpec:
         }
 
 
-class _Reader:
-    """Typed access to one TOML table, raising located SpecErrors."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
-
-    def line_of(self, table: str | None, key: str | None) -> int | None:
-        current: str | None = None
-        header = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
-        for number, line in enumerate(self.lines, 1):
-            match = header.match(line)
-            if match:
-                current = match.group(1)
-                if key is None and current == table:
-                    return number
-                continue
-            pattern = rf"^\s*\"?{re.escape(key or '')}\"?\s*="
-            if current == table and key is not None and re.match(pattern, line):
-                return number
-        return None
-
-    def fail(self, message: str, table: str | None = None, key: str | None = None) -> NoReturn:
-        raise SpecError(message, self.path, self.line_of(table, key))
-
-    def check_keys(self, values: dict[str, Any], table: str, allowed: dict[str, Any]) -> None:
-        for key in values:
-            if key not in allowed:
-                where = f"[{table}]" if table else "the top level"
-                self.fail(
-                    f"unknown key {key!r} in {where}; valid keys: {', '.join(allowed)}",
-                    table or None,
-                    key,
-                )
-
-    def get(
-        self,
-        values: dict[str, Any],
-        table: str,
-        key: str,
-        kind: type | tuple[type, ...],
-        default: Any = ...,
-    ) -> Any:
-        name = f"[{table}] {key}" if table else key
-        if key not in values:
-            if default is ...:
-                self.fail(f"missing required key {name}", table or None, None)
-            return default
-        value = values[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-        if not ok:
-            wanted = " or ".join(_type_name(k) for k in kinds)
-            self.fail(
-                f"{name} must be {wanted}, got {value!r} ({_type_name(type(value))})",
-                table or None,
-                key,
-            )
-        return value
-
-
 def load_spec(kit_dir_or_toml: Path) -> ChallengeSpec:
     """Read and validate challenge.toml (a kit directory or the file itself)."""
     path = Path(kit_dir_or_toml)
@@ -207,10 +147,10 @@ def load_spec(kit_dir_or_toml: Path) -> ChallengeSpec:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         raise SpecError(f"not valid TOML: {exc}", path, line) from None
-    return _parse(raw, _Reader(path, text))
+    return _parse(raw, Reader(path, text))
 
 
-def _parse(raw: dict[str, Any], r: _Reader) -> ChallengeSpec:
+def _parse(raw: dict[str, Any], r: Reader) -> ChallengeSpec:
     root = r.path.parent
     r.check_keys(raw, "", TOP_KEYS)
     slug = r.get(raw, "", "slug", str)
@@ -275,7 +215,7 @@ def _parse(raw: dict[str, Any], r: _Reader) -> ChallengeSpec:
     )
 
 
-def _parse_data(r: _Reader, root: Path, table: dict[str, Any]) -> DataSpec:
+def _parse_data(r: Reader, root: Path, table: dict[str, Any]) -> DataSpec:
     allowed = {k: None for k in ("source", "id", "target", "encoding", "delimiter", "max_mb")}
     r.check_keys(table, "data", allowed)
     source = _kit_file(r, root, r.get(table, "data", "source", str), "data", "source")
@@ -306,7 +246,7 @@ def _parse_data(r: _Reader, root: Path, table: dict[str, Any]) -> DataSpec:
     )
 
 
-def _parse_split(r: _Reader, table: dict[str, Any]) -> SplitSpec:
+def _parse_split(r: Reader, table: dict[str, Any]) -> SplitSpec:
     allowed = {"test_fraction": None, "private_fraction": None, "stratify": None, "seed": None}
     r.check_keys(table, "split", allowed)
     test = float(r.get(table, "split", "test_fraction", (int, float), 0.3))
@@ -338,7 +278,7 @@ def metric_names() -> list[str]:
     return sorted(METRICS)
 
 
-def _parse_metric(r: _Reader, root: Path, table: dict[str, Any]) -> MetricSpec:
+def _parse_metric(r: Reader, root: Path, table: dict[str, Any]) -> MetricSpec:
     from heldout.graders import METRICS, GradingError
 
     r.check_keys(table, "metric", {"name": None, "params": None, "custom": None})
@@ -365,7 +305,7 @@ def _parse_metric(r: _Reader, root: Path, table: dict[str, Any]) -> MetricSpec:
 
 
 def _parse_columns(
-    r: _Reader, table: dict[str, Any], columns: list[str], data: DataSpec
+    r: Reader, table: dict[str, Any], columns: list[str], data: DataSpec
 ) -> tuple[Rule, ...]:
     rules = []
     for column, value in table.items():
@@ -395,7 +335,7 @@ def _parse_columns(
 
 
 def _parse_privacy(
-    r: _Reader,
+    r: Reader,
     table: dict[str, Any],
     columns: list[str],
     rules: tuple[Rule, ...],
@@ -406,7 +346,9 @@ def _parse_privacy(
     dropped = {rule.column for rule in rules if rule.kind == "drop"}
     for qi in qis:
         if not isinstance(qi, str):
-            r.fail("[privacy] quasi_identifiers must be column names", "privacy", "k")
+            r.fail(
+                "[privacy] quasi_identifiers must be column names", "privacy", "quasi_identifiers"
+            )
         if qi not in columns:
             r.fail(
                 f"[privacy] quasi-identifier {qi!r} is not a column of {data.source.name}",
@@ -430,7 +372,7 @@ def _parse_privacy(
     )
 
 
-def _parse_limits(r: _Reader, table: dict[str, Any]) -> LimitsSpec:
+def _parse_limits(r: Reader, table: dict[str, Any]) -> LimitsSpec:
     r.check_keys(
         table, "limits", {"timeout_s": None, "memory_mb": None, "cpus": None, "submissions": None}
     )
@@ -446,7 +388,7 @@ def _parse_limits(r: _Reader, table: dict[str, Any]) -> LimitsSpec:
     return limits
 
 
-def _kit_file(r: _Reader, root: Path, name: str, table: str | None, key: str) -> Path:
+def _kit_file(r: Reader, root: Path, name: str, table: str | None, key: str) -> Path:
     # Lexically inside the kit; a symlink to data kept elsewhere (out of git) is fine.
     path = Path(os.path.normpath(root / name))
     if not path.is_relative_to(root):
@@ -458,7 +400,7 @@ def _kit_file(r: _Reader, root: Path, name: str, table: str | None, key: str) ->
     return path
 
 
-def _check_notebook(r: _Reader, path: Path) -> None:
+def _check_notebook(r: Reader, path: Path) -> None:
     try:
         notebook = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -469,17 +411,6 @@ def _check_notebook(r: _Reader, path: Path) -> None:
 
 def _relative(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-
-
-def _type_name(kind: type) -> str:
-    return {
-        str: "text",
-        int: "a whole number",
-        float: "a number",
-        bool: "true or false",
-        dict: "a table",
-        list: "a list",
-    }.get(kind, kind.__name__)
 
 
 def _line_from_message(message: str) -> int | None:
