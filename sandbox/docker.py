@@ -115,7 +115,8 @@ class DockerBackend(Backend):
         out_dir.mkdir(parents=True, exist_ok=True)
         for stale in ("executed.ipynb", "predictions.csv"):
             (out_dir / stale).unlink(missing_ok=True)
-        data_bytes = sum(p.stat().st_size for p in data_files(data_dir))
+        # what the data takes on tmpfs: whole pages per file, plus one for its inode and name
+        data_bytes = sum(-(-p.stat().st_size // 4096) * 4096 + 4096 for p in data_files(data_dir))
         name, digest = self.image_ref()
         base = RunResult(
             "failed",
@@ -174,7 +175,7 @@ class DockerBackend(Backend):
             "MKL_NUM_THREADS": threads,
             "HELDOUT_PREIMPORT": ",".join(self.preimport if warm else ()),
         }
-        data_mb = self.pool.data_mb if warm else math.ceil(data_bytes * 1.05 / MB) + 1
+        data_mb = self.pool.data_mb if warm else math.ceil(data_bytes / MB) + 1
         mounts = [
             _tmpfs_volume(WORK, limits.disk_mb, f"uid={UID},gid={UID},mode=0755", all_labels),
             # root-owned and 0555: the notebook reads data/ but cannot write there

@@ -192,3 +192,18 @@ def test_the_kernel_is_python3_whatever_the_notebook_asks(run: Run) -> None:
     assert result.status == "succeeded"
     assert result.predictions_path is not None
     assert result.predictions_path.read_text().strip() == "/opt/venv/bin/python"
+
+
+def test_data_is_copied_with_its_folders_readable_and_never_writable(
+    run: Run, data_copy: Path
+) -> None:
+    (data_copy / "nested").mkdir()
+    (data_copy / "nested" / "extra.csv").write_text("hello\n")
+    result = run("read_data", data=data_copy)
+    assert result.status == "succeeded", result.reason
+    assert result.predictions_path is not None
+    rows = result.predictions_path.read_text().splitlines()[1:]
+    assert rows[-1] == "nested,hello,"
+    found = {row.split(",")[0]: row.split(",")[1:] for row in rows[:-1]}
+    assert set(found) == {"data/nested", "data/test.csv", "data/train.csv", "data/nested/extra.csv"}
+    assert all(flags == ["True", "False"] for flags in found.values()), found
