@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -119,12 +120,32 @@ def configure(
     return handler
 
 
+_INVITATION = re.compile(r"/i/[^\s/?\"]+")
+
+
+def _redact(value: object) -> object:
+    return _INVITATION.sub("/i/[redacted]", value) if isinstance(value, str) else value
+
+
+class RedactInvitations(logging.Filter):
+    """Invitation tokens are keys: access logs show `/i/[redacted]`, never the token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _redact(str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(arg) for arg in record.args)
+        elif isinstance(record.args, dict):  # gunicorn's access log atoms
+            record.args = {key: _redact(value) for key, value in record.args.items()}
+        return True
+
+
 class GunicornLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no types
     """gunicorn's `--logger-class`: its error and access logs in our format, ours too."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         handler = configure()
+        self.access_log.addFilter(RedactInvitations())
         for log in (self.error_log, self.access_log):
             for existing in log.handlers:
                 existing.setFormatter(handler.formatter)

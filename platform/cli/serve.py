@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import click
 
 from heldout.platform.cli.common import load_config
-
-_INVITATION = re.compile(r"/i/[^\s/?\"]+")
-
-
-class RedactInvitations(logging.Filter):
-    """Invitation tokens are keys: the access log shows `/i/[redacted]`, never the token."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _INVITATION.sub("/i/[redacted]", str(record.msg))
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _INVITATION.sub("/i/[redacted]", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        return True
 
 
 @click.command()
@@ -35,6 +19,8 @@ def serve(host: str, port: int) -> None:
     from heldout.platform.app import create_app
 
     app = create_app(config=load_config())
+    from heldout.platform.logging import RedactInvitations
+
     logging.getLogger("werkzeug").addFilter(RedactInvitations())
     click.echo(f"Heldout is serving on http://{host}:{port}/", err=True)
     run_simple(host, port, app, threaded=True, use_reloader=False)

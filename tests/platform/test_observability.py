@@ -262,3 +262,25 @@ def test_gunicorn_logger_formats_its_logs_as_json(monkeypatch: pytest.MonkeyPatc
     logger = GunicornLogger(cfg)
     assert isinstance(logger.error_log.handlers[0].formatter, JsonFormatter)
     assert isinstance(logger.access_log.handlers[0].formatter, JsonFormatter)
+
+
+def test_access_logs_redact_invitation_tokens_in_werkzeug_and_gunicorn_records() -> None:
+    import logging
+
+    from heldout.platform.logging import RedactInvitations
+
+    werkzeug = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s',
+        ("GET /i/SECRETtoken123 HTTP/1.1", "303"),
+        None,
+    )
+    gunicorn = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(r)s", None, None)
+    gunicorn.args = {"r": "GET /i/SECRETtoken123?x=1 HTTP/1.1", "s": "303"}
+    for record in (werkzeug, gunicorn):
+        assert RedactInvitations().filter(record)
+        line = record.getMessage()
+        assert "SECRET" not in line and "/i/[redacted]" in line
