@@ -207,3 +207,9 @@ def test_data_is_copied_with_its_folders_readable_and_never_writable(
     found = {row.split(",")[0]: row.split(",")[1:] for row in rows[:-1]}
     assert set(found) == {"data/nested", "data/test.csv", "data/train.csv", "data/nested/extra.csv"}
     assert all(flags == ["True", "False"] for flags in found.values()), found
+
+
+def test_killing_the_runner_ends_the_run_as_failed_and_cleans_up(run: Run) -> None:
+    result = run("kill_runner", timeout_s=30)
+    assert result.status == "failed"  # at once, not timed_out at the deadline
+    assert "stopped the sandbox's runner" in result.reason
