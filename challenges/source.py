@@ -94,45 +94,63 @@ def _read_parquet(path: Path) -> pa.Table:
 
 
 def _read_csv(path: Path, encoding: str, delimiter: str, text_columns: tuple[str, ...]) -> pa.Table:
+    """Arrow reads the file itself (no copy through Python; .gz by its extension)."""
     import pyarrow.csv as pcsv
 
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"cannot read {path.name}: {exc.strerror or exc}") from None
-    if path.name.lower().endswith(".gz"):
-        import gzip
-
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise SourceError(f"{path.name} is not a readable gzip file: {exc}") from None
-    if b"\x00" in raw[:65536]:
+    if b"\x00" in _head(path):
         raise SourceError(f"{path.name} looks binary (NUL bytes), not a CSV text file")
     utf8 = encoding.lower().replace("-", "").replace("_", "") == "utf8"
-    if not utf8:
-        raw = _as_utf8(path, raw, encoding)
     try:
         table = pcsv.read_csv(
-            pa.BufferReader(raw),
+            path,
+            read_options=pcsv.ReadOptions(encoding="utf8" if utf8 else encoding),
             parse_options=pcsv.ParseOptions(delimiter=delimiter),
             convert_options=pcsv.ConvertOptions(
                 strings_can_be_null=True,
                 column_types={name: pa.string() for name in text_columns},
             ),
         )
-    except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc) or "UTF-8" in str(exc):
-            _as_utf8(path, raw, encoding)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if isinstance(exc, UnicodeDecodeError) or "UTF8" in str(exc) or "UTF-8" in str(exc):
+            _as_utf8(path, _raw(path), encoding)
         raise SourceError(f"{path.name} is not a well-formed CSV: {_first_line(exc)}") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path.name}: {_first_line(exc)}") from None
     # Arrow reads text that is not valid UTF-8 as binary: find the line for the message.
     if any(pa.types.is_binary(field.type) for field in table.schema):
-        _as_utf8(path, raw, encoding)
+        _as_utf8(path, _raw(path), encoding)
     return table
 
 
+def _raw(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise SourceError(f"{path.name} is not a readable gzip file: {exc}") from None
+    return data
+
+
+def _head(path: Path, size: int = 65536) -> bytes:
+    try:
+        if path.name.lower().endswith(".gz"):
+            import gzip
+
+            with gzip.open(path, "rb") as stream:
+                return stream.read(size)
+        with path.open("rb") as stream:
+            return stream.read(size)
+    except OSError as exc:
+        raise SourceError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    except EOFError as exc:
+        raise SourceError(f"{path.name} is a truncated gzip file: {exc}") from None
+
+
 def _as_utf8(path: Path, raw: bytes, encoding: str) -> bytes:
-    """UTF-8 bytes for Arrow; a decoding error names the line and the offending byte."""
+    """Decode to check; a decoding error names the line and the offending byte."""
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -157,3 +157,22 @@ def test_blank_id(kit: Kit, tmp_path: Path) -> None:
     frame.loc[4, "customer_id"] = "  "
     message = fails(kit(frame=frame), tmp_path / "out", "empty value")
     assert "id column 'customer_id' has an empty value at data row 5" in message
+
+
+def test_gzipped_csv_source(kit: Kit, tmp_path: Path) -> None:
+    root = kit(replace={"data/people.csv": "data/people.csv.gz"})
+    people().to_csv(root / "data" / "people.csv.gz", index=False, compression="gzip")
+    output = build(load_spec(root), "s", tmp_path / "out")
+    assert output.report["source"]["rows"] == len(people())
+
+
+def test_wrong_declared_encoding(kit: Kit, tmp_path: Path) -> None:
+    root = kit(replace={'target = "churned"': 'target = "churned"\nencoding = "ascii"'})
+    with (root / "data" / "people.csv").open("a", encoding="utf-8") as stream:
+        stream.write(
+            "CUST-9,Zoë Ng,z@x.io,+1 415-555-0100,123-45-6789,4111111111111111,"
+            "10.0.0.1,1 Oak Street,1980-01-01,2020-01-01,30,94107,F,50000,basic,"
+            "1.0,No issues.,0\n"
+        )
+    message = fails(root, tmp_path / "out", "not valid ascii")
+    assert "line 402" in message and "check [data] encoding" in message
