@@ -33,6 +33,10 @@ class Backend(ABC):
         """Remove leftovers: past their deadline, of a dead `worker`, or all; returns ids."""
         return []
 
+    def owners(self) -> set[str]:
+        """Worker ids that own containers right now (a reaper asks which of them died)."""
+        return set()
+
     def close(self) -> None:  # noqa: B027  (optional: most backends hold nothing)
         """Release what the backend holds (connections, warm containers)."""
 

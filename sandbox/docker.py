@@ -311,6 +311,13 @@ class DockerBackend(Backend):
                     volume.remove()
         return removed
 
+    def owners(self) -> set[str]:
+        """Worker ids that have labelled containers on this engine (for reaping dead ones)."""
+        return {
+            c.labels.get(WORKER_LABEL, "")
+            for c in self.client.containers.list(all=True, filters={"label": LABEL})
+        } - {""}
+
     def close(self) -> None:
         self.pool.drain()
 

@@ -169,7 +169,7 @@ class Worker:
         deadline)."""
         try:
             self.ctx.backend.reap()
-            for owner in getattr(self.ctx.backend, "owners", lambda: set())():
+            for owner in self.ctx.backend.owners():
                 if owner != self.ctx.worker and _dead_here(owner):
                     log.info("removing containers of dead worker %s", owner)
                     self.ctx.backend.reap(worker=owner)
