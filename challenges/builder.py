@@ -302,24 +302,27 @@ def _write(
     """CSV and deflate work runs in row slices and chunks on one pool (both release the GIL)."""
     id_col, target = spec.data.id, spec.data.target
     progress("write", 0, 4)
-    features = out.drop_columns([target])
-    train = out.take(pa.array(split.train))
     # Test rows in id order, so the order says nothing about which part a row is in.
     every = np.concatenate([split.public, split.private])
     order = pc.sort_indices(out.column(id_col).take(pa.array(every))).to_numpy()
     every = every[order]
     is_public = order < len(split.public)
-    all_test = features.take(pa.array(every))
-    public = features.take(pa.array(every[is_public]))
+    # One take puts train then test rows in place; the parts are zero-copy slices.
+    placed = out.take(pa.array(np.concatenate([split.train, every])))
+    train = placed.slice(0, len(split.train))
+    tested = placed.slice(len(split.train))
+    all_test = tested.drop_columns([target])
+    public_mask = pa.array(is_public)
     answers = pa.table(
         {
-            id_col: all_test.column(id_col),
-            target: out.column(target).take(pa.array(every)),
+            id_col: tested.column(id_col),
+            target: tested.column(target),
             "split": pa.array(np.where(is_public, "public", "private")),
         }
     )
     shipped = [
-        c | {"missing": train.column(c["column"]).null_count + _nulls(public, c["column"])}
+        c
+        | {"missing": train.column(c["column"]).null_count + _public_nulls(tested, c, public_mask)}
         for c in columns
         if c["shipped"]
     ]
@@ -332,8 +335,10 @@ def _write(
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         # The public test file is a subset of the lines of the full one when no value spans
         # lines; otherwise it is written on its own.
-        subset = artifacts.single_line(public)
-        tables = (train, all_test, answers) if subset else (train, all_test, answers, public)
+        subset = artifacts.single_line(all_test)
+        tables = [train, all_test, answers]
+        if not subset:
+            tables.append(all_test.filter(public_mask))
         pending = [artifacts.csv_parallel(t, pool) for t in tables]
         train_csv = pending[0]()
         train_z = artifacts.compress("train.csv", train_csv, pool)
@@ -359,8 +364,11 @@ def _write(
     return digest
 
 
-def _nulls(table: pa.Table, name: str) -> int:
-    return table.column(name).null_count if name in table.column_names else 0
+def _public_nulls(tested: pa.Table, column: dict[str, Any], public: pa.Array) -> int:
+    values = tested.column(column["column"])
+    if values.null_count == 0:
+        return 0
+    return int(pc.sum(pc.and_(pc.is_null(values), public)).as_py() or 0)
 
 
 def _sha256(path: Path) -> str:
