@@ -58,6 +58,7 @@ class DockerBackend(Backend):
         preimport: tuple[str, ...] = DEFAULT_PREIMPORT,
         max_notebook_mb: int = 20,
         client: Any = None,
+        background_removal: bool = False,
     ) -> None:
         self.image = image
         self.worker = worker or f"pid-{os.getpid()}"
@@ -66,6 +67,8 @@ class DockerBackend(Backend):
         self._client = client
         self._lock = threading.Lock()
         self.pool = WarmPool(self, pool_size)
+        self.background_removal = background_removal
+        self._removals: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ engine
 
@@ -140,9 +143,7 @@ class DockerBackend(Backend):
             raise SandboxError(f"the Docker engine failed during the run: {detail}") from exc
         finally:
             if prepared is not None:
-                # never mask the run's outcome; the reaper removes what this could not
-                with contextlib.suppress(Exception):
-                    self._remove(prepared.container)
+                self._dispose(prepared.container)
 
     def prepare(
         self,
@@ -285,6 +286,26 @@ class DockerBackend(Backend):
 
     # ------------------------------------------------------------------ cleanup
 
+    def _dispose(self, container: Any) -> None:
+        """Remove a finished (paused) container, in the background when asked to.
+
+        Never masks the run's outcome; the reaper removes what this could not. Background
+        removal hands the result back ~0.15 s sooner; `close()` waits for pending removals.
+        """
+        if not self.background_removal:
+            with contextlib.suppress(Exception):
+                self._remove(container)
+            return
+
+        def remove() -> None:
+            with contextlib.suppress(Exception):
+                self._remove(container)
+
+        thread = threading.Thread(target=remove, name="sandbox-remove", daemon=True)
+        with self._lock:
+            self._removals = [t for t in self._removals if t.is_alive()] + [thread]
+        thread.start()
+
     def _remove(self, container: Any) -> None:
         """Kill and remove the container with its volumes; its processes die with it."""
         import docker.errors
@@ -320,6 +341,8 @@ class DockerBackend(Backend):
 
     def close(self) -> None:
         self.pool.drain()
+        for thread in list(self._removals):
+            thread.join(timeout=60)
 
 
 def _tmpfs_volume(target: str, size_mb: int, options: str, labels: dict[str, str]) -> Any:

@@ -203,7 +203,8 @@ def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
     storage.check()
     name = worker_id()
     # The backend labels containers with this id, so a reaper can tell whose they are.
-    options: dict[str, Any] = {"worker": name}
+    # Containers are removed in the background: the result is recorded ~0.15 s sooner.
+    options: dict[str, Any] = {"worker": name, "background_removal": True}
     if config["HELDOUT_SANDBOX_WARM"]:
         options["pool_size"] = concurrency  # a started kernel waits for each slot's next run
     backend = get_backend(str(config["HELDOUT_SANDBOX_BACKEND"]), **options)

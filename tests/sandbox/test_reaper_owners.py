@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -34,3 +35,13 @@ def test_owners_lists_worker_ids_and_reap_removes_one_workers_containers(
         for container in (ghost, alive):
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
+
+
+def test_background_removal_leaves_nothing_once_closed(docker_client: Any, tmp_path: Path) -> None:
+    from tests.sandbox.conftest import FILES, assert_host_clean
+
+    backend = DockerBackend(worker="bg-removal:1:0", background_removal=True)
+    result = backend.run(FILES / "honest.ipynb", FILES / "data", tmp_path / "out")
+    assert result.status == "succeeded" and result.predictions_path is not None
+    backend.close()  # waits for the removals started in the background
+    assert_host_clean(docker_client, backend.worker, result)
