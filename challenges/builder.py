@@ -205,8 +205,9 @@ def _scan(spec: ChallengeSpec, table: pa.Table, progress: Progress) -> list[str]
     return unnamed
 
 
-# Transforms that hash ids start first: they hold the GIL longest, the rest overlap them.
-_FIRST = {"pseudonymize": 0, "shift_days": 0, "mask": 1}
+# Hashing holds the GIL longest, so it starts first and the rest overlap it; shift_days waits
+# for the hash of its `by` column, so it goes last rather than block a worker.
+_FIRST = {"pseudonymize": 0, "mask": 1, "shift_days": 3}
 
 
 def _anonymize(
