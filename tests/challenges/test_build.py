@@ -132,3 +132,13 @@ def test_readme_describes_every_shipped_column(built: BuildOutput) -> None:
     for column in ("customer_id", "zip", "age", "signup_date", "notes", "plan", "churned"):
         assert f"`{column}`" in readme
     assert "`email`" not in readme
+
+
+def test_the_secret_is_in_no_artifact(kit: Kit, tmp_path: Path) -> None:
+    secret = "a-very-recognizable-secret-0123456789"
+    output = build(load_spec(kit()), secret, tmp_path / "out")
+    for path in (output.bundle_zip, output.sandbox_zip):
+        assert secret not in "\n".join(zip_text(path).values())
+        assert secret.encode() not in path.read_bytes()
+    assert secret not in output.answers_csv.read_text()
+    assert secret not in output.report_json.read_text()
