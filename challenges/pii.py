@@ -285,7 +285,14 @@ def mask_text(column: pa.ChunkedArray, kinds: tuple[str, ...]) -> pa.ChunkedArra
     masked = pc.filter(flat, hit)
     for kind in kinds:
         detector = DETECTORS[kind]
-        masked = pc.replace_substring_regex(masked, detector.pattern, detector.placeholder)
+        # Matching is cheaper than replacing: replace only where this pattern matches.
+        found = pc.match_substring_regex(masked, detector.pattern)
+        if not pc.any(found).as_py():
+            continue
+        replaced = pc.replace_substring_regex(
+            pc.filter(masked, found), detector.pattern, detector.placeholder
+        )
+        masked = pc.replace_with_mask(masked, found, replaced)
     return pa.chunked_array([pc.replace_with_mask(flat, hit, masked)])
 
 
