@@ -131,7 +131,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HELDOUT_SANDBOX_WARM",
         "true",
-        "Keep one warm sandbox container per worker slot, started ahead (never reused).",
+        "Keep warm sandbox containers (two per worker slot) started ahead; each is used once.",
         _flag,
     ),
     Setting(

@@ -206,7 +206,9 @@ def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
     # Containers are removed in the background: the result is recorded ~0.15 s sooner.
     options: dict[str, Any] = {"worker": name, "background_removal": True}
     if config["HELDOUT_SANDBOX_WARM"]:
-        options["pool_size"] = concurrency  # a started kernel waits for each slot's next run
+        # Two started kernels per slot: a run of about a second would otherwise outpace the
+        # two to three seconds a refill takes and start cold.
+        options["pool_size"] = 2 * concurrency
     backend = get_backend(str(config["HELDOUT_SANDBOX_BACKEND"]), **options)
     worker = Worker(config, db, storage, backend, concurrency=concurrency, name=name)
     worker.install_signals()
