@@ -150,6 +150,12 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "HELDOUT_WORKER_GRACE_SECONDS",
+        "30",
+        "On SIGTERM a worker finishes its runs for this long, then hands the rest back.",
+        _positive_int,
+    ),
+    Setting(
         "HELDOUT_MAX_ATTEMPTS",
         "5",
         "Platform-error retries before a submission fails as platform_error.",

@@ -210,7 +210,15 @@ def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
         # two to three seconds a refill takes and start cold.
         options["pool_size"] = 2 * concurrency
     backend = get_backend(str(config["HELDOUT_SANDBOX_BACKEND"]), **options)
-    worker = Worker(config, db, storage, backend, concurrency=concurrency, name=name)
+    worker = Worker(
+        config,
+        db,
+        storage,
+        backend,
+        concurrency=concurrency,
+        name=name,
+        grace_s=float(config["HELDOUT_WORKER_GRACE_SECONDS"]),
+    )
     worker.install_signals()
     Path(config.home).mkdir(parents=True, exist_ok=True)
     log.info("worker %s started with %d slot(s)", worker.ctx.worker, concurrency)
