@@ -12,7 +12,7 @@ from sqlalchemy import select
 from heldout.platform.db import Database
 from heldout.platform.models import Run
 from tests import services
-from tests.deploy.test_containers import STARTER, build_or_skip
+from tests.deploy.test_containers import STARTER, build
 from tests.pipeline.harness import Candidate, Installation
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
@@ -34,7 +34,7 @@ def site(
 
 
 def test_two_workers_share_one_postgresql_queue(site: Installation) -> None:
-    slug = build_or_skip(site)
+    slug = build(site)
     site.serve()
     workers = [site.worker(), site.worker()]
     # Both are polling before anything is queued, so both can take work.
