@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from heldout.platform.db import Database
@@ -151,6 +152,25 @@ def save(
     submit: bool,
 ) -> dict[str, Any]:
     """Save a draft, or submit the review; a submitted review is final."""
+    args = (db, account, submission_id, scores, red_flags, recommendation, comment, submit)
+    try:
+        return _save(*args)
+    except IntegrityError:
+        # Two tabs saved the first draft at once: the other insert won, so update it (or
+        # refuse, if that one was a submission) instead of failing with a 500.
+        return _save(*args)
+
+
+def _save(
+    db: Database,
+    account: Account,
+    submission_id: int,
+    scores: dict[str, dict[str, Any]],
+    red_flags: list[str],
+    recommendation: str | None,
+    comment: str,
+    submit: bool,
+) -> dict[str, Any]:
     with db.session() as session:
         submission = submission_for(session, account, submission_id)
         rubric = rubric_for(submission.version.spec)

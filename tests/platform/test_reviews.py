@@ -192,3 +192,24 @@ def test_viewing_and_scoring_are_audited(app: Flask, seeded: Seed) -> None:
     actions = [e["action"] for e in events]
     assert actions[:2] == ["scored", "viewed"]
     assert total >= 2
+
+
+def test_two_tabs_saving_the_first_draft_at_once_do_not_fail(
+    app: Flask, seeded: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = app.extensions["heldout"].db
+    me = _account(app, seeded.reviewer)
+    reviews.save(db, me, seeded.submission_id, {"Methodology": {"score": 2}}, [], None, "", False)
+    real = reviews.own_review
+    calls = []
+
+    def not_yet_visible(*args: object) -> object:
+        calls.append(1)  # the other tab's insert is not visible to this tab's first read
+        return None if len(calls) == 1 else real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reviews, "own_review", not_yet_visible)
+    saved = reviews.save(
+        db, me, seeded.submission_id, {"Methodology": {"score": 5}}, [], None, "", False
+    )
+    assert saved["scores"]["Methodology"]["score"] == 5
+    assert len(calls) == 2
