@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,29 @@ class Rejected(Exception):
 
 def check_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB) -> dict[str, Any]:
     """The parsed notebook, or Rejected saying in plain words what is wrong with it."""
-    nbformat: Any = importlib.import_module("nbformat")  # untyped library
-
     if not path.is_file():
         raise Rejected(f"{path.name} is not a file")
     size = path.stat().st_size
     if size > max_mb * 2**20:
-        raise Rejected(
-            f"the notebook is {size / 2**20:.1f} MB; the limit is {max_mb} MB "
-            "(clear large outputs before submitting)"
-        )
-    raw = path.read_bytes()
+        raise Rejected(_too_large(size, max_mb))
+    return check_notebook_bytes(path.read_bytes(), max_mb)
+
+
+def _too_large(size: int, max_mb: int) -> str:
+    return (
+        f"the notebook is {size / 2**20:.1f} MB; the limit is {max_mb} MB "
+        "(clear large outputs before submitting)"
+    )
+
+
+def check_notebook_bytes(raw: bytes, max_mb: int = MAX_NOTEBOOK_MB) -> dict[str, Any]:
+    """The same checks on a notebook's bytes (the platform checks uploads with these)."""
+    nbformat: Any = importlib.import_module("nbformat")  # untyped library
+
+    if len(raw) > max_mb * 2**20:
+        raise Rejected(_too_large(len(raw), max_mb))
+    if not raw.strip():
+        raise Rejected("the file is empty; upload your .ipynb notebook")
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -46,8 +59,10 @@ def check_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB) -> dict[str, Any]:
             "(every Jupyter since 2015) is supported"
         )
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():  # old notebooks lack cell ids: nbformat adds them
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+            nbformat.validate(nb)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise Rejected(f"the notebook does not match the Jupyter notebook schema: {first}") from exc

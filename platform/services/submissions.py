@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
-import warnings
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -21,40 +19,14 @@ DEFAULT_LIMIT = 5
 
 
 def check_notebook(data: bytes, max_bytes: int) -> None:
-    """Refuse what is not a runnable notebook, in words a candidate understands."""
-    import nbformat
+    """Refuse what is not a runnable notebook, with the sandbox's own words for it."""
+    from heldout.sandbox.notebook import Rejected, check_notebook_bytes
 
-    if len(data) > max_bytes:
-        raise InvalidInput(
-            f"The notebook is {len(data) / 2**20:.1f} MB; the limit is "
-            f"{max_bytes / 2**20:.0f} MB. Clear large outputs (Cell > All Output > Clear) "
-            "and upload again."
-        )
-    if not data.strip():
-        raise InvalidInput("The file is empty. Upload your .ipynb notebook.")
     try:
-        raw = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(
-            f"The file is not a Jupyter notebook (.ipynb): it is not valid JSON ({exc}). "
-            "Save the notebook from Jupyter and upload the .ipynb file."
-        ) from None
-    if not isinstance(raw, dict) or "cells" not in raw or "nbformat" not in raw:
-        raise InvalidInput(
-            "The file is JSON but not a Jupyter notebook: it has no cells or nbformat version."
-        )
-    try:
-        with warnings.catch_warnings():  # old notebooks lack cell ids: fine, nbformat adds them
-            warnings.simplefilter("ignore")
-            notebook = nbformat.reads(data.decode(), as_version=4)  # type: ignore[no-untyped-call]
-            nbformat.validate(notebook)
-    except Exception as exc:  # noqa: BLE001  (nbformat raises many kinds; all mean "invalid")
-        first = str(exc).strip().splitlines()[0][:300] if str(exc) else type(exc).__name__
-        raise InvalidInput(f"The notebook does not follow the notebook format: {first}") from None
-    if not any(
-        c.get("cell_type") == "code" and c.get("source", "").strip() for c in notebook.cells
-    ):
-        raise InvalidInput("The notebook has no code cells, so there is nothing to run.")
+        check_notebook_bytes(data, max(1, max_bytes // 2**20))
+    except Rejected as exc:
+        message = str(exc)
+        raise InvalidInput(message[:1].upper() + message[1:] + ".") from None
 
 
 @dataclass(frozen=True)

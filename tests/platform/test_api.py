@@ -88,7 +88,7 @@ def test_submit_returns_202_and_status_without_private_score(
         (b'{"a": 1}', "not a Jupyter notebook"),
         (
             json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(),
-            "no code cells",
+            "no code to run",
         ),
         (
             json.dumps(
@@ -99,7 +99,7 @@ def test_submit_returns_202_and_status_without_private_score(
                     "nbformat_minor": 5,
                 }
             ).encode(),
-            "notebook format",
+            "notebook schema",
         ),
     ],
 )
