@@ -137,3 +137,43 @@ def test_revoked_and_expired_tokens_are_refused(
     response = client.get("/api/v1/challenge", headers=auth(token))
     assert response.status_code == 401
     assert "withdrawn" in response.json["error"]
+
+
+WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 4096  # an EBML header: what a WebM file starts with
+
+
+def test_explanation_text_and_video_attach_to_own_submission(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    sub = submit(client, token).json["id"]
+    url = f"/api/v1/submissions/{sub}/explanation"
+    text = client.post(url, headers=auth(token), data={"text": "I chose F1 because..."})
+    assert text.status_code == 201 and text.json["text"] is True
+    video = client.post(url, headers=auth(token), data={"video": (io.BytesIO(WEBM), "talk.bin")})
+    assert video.status_code == 201
+    assert video.json["video"] is True and video.json["video_size"] == len(WEBM)
+
+
+def test_explanation_video_type_comes_from_its_bytes_not_its_name(
+    client: FlaskClient, token: str
+) -> None:
+    sub = submit(client, token).json["id"]
+    response = client.post(
+        f"/api/v1/submissions/{sub}/explanation",
+        headers=auth(token),
+        data={"video": (io.BytesIO(b"MZ\x90\x00 not a video" * 10), "talk.mp4")},
+    )
+    assert response.status_code == 400
+    assert "MP4, WebM or MOV" in response.json["error"]
+
+
+def test_explanation_needs_a_field_and_an_own_submission(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    sub = submit(client, token).json["id"]
+    url = f"/api/v1/submissions/{sub}/explanation"
+    assert client.post(url, headers=auth(token)).status_code == 400
+    sv = app.extensions["heldout"]
+    slug = invitations.authenticate(sv.db, token).slug
+    other = invitations.invite(sv.db, sv.config, slug, "eve@example.com").token
+    assert client.post(url, headers=auth(other), data={"text": "x"}).status_code == 404
