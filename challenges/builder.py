@@ -300,7 +300,20 @@ def _write(
     work: Path,
     progress: Progress,
 ) -> str:
-    """CSV and deflate work runs in row slices and chunks on one pool (both release the GIL)."""
+    """Takes, CSV and deflate run on one pool, by column, row slice or chunk (no GIL)."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return _write_on(spec, out, split, columns, work, progress, pool)
+
+
+def _write_on(
+    spec: ChallengeSpec,
+    out: pa.Table,
+    split: Split,
+    columns: list[dict[str, Any]],
+    work: Path,
+    progress: Progress,
+    pool: ThreadPoolExecutor,
+) -> str:
     id_col, target = spec.data.id, spec.data.target
     progress("write", 0, 4)
     # Test rows in id order, so the order says nothing about which part a row is in.
@@ -309,7 +322,8 @@ def _write(
     every = every[order]
     is_public = order < len(split.public)
     # One take puts train then test rows in place; the parts are zero-copy slices.
-    placed = out.take(pa.array(np.concatenate([split.train, every])))
+    rows = pa.array(np.concatenate([split.train, every]))
+    placed = pa.table(list(pool.map(lambda c: c.take(rows), out.columns)), names=out.column_names)
     train = placed.slice(0, len(split.train))
     tested = placed.slice(len(split.train))
     all_test = tested.drop_columns([target])
@@ -333,36 +347,36 @@ def _write(
     small = [("README.md", readme.encode()), ("brief.md", spec.brief.encode())]
     if spec.starter_path is not None:
         small.append(("starter.ipynb", spec.starter_path.read_bytes()))
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        # The public test file is a subset of the lines of the full one when no value spans
-        # lines; otherwise it is written on its own.
-        subset = artifacts.single_line(all_test)
-        tables = [train, all_test, answers]
-        if not subset:
-            tables.append(all_test.filter(public_mask))
-        pending = [artifacts.csv_parallel(t, pool) for t in tables]
-        train_csv = pending[0]()
-        train_z = artifacts.compress("train.csv", train_csv, pool)
-        all_csv = pending[1]()
-        all_z = artifacts.compress("test.csv", all_csv, pool)
-        public_csv = artifacts.select_lines(all_csv, is_public) if subset else pending[3]()
-        public_z = artifacts.compress("test.csv", public_csv, pool)
-        (work / NAMES["answers"]).write_bytes(pending[2]())
-        progress("write", 1, 4)
-        small_z = [artifacts.compress(name, data, pool) for name, data in small]
-        train_m = train_z()
-        # The same deflated train.csv goes into both archives: compressed once.
-        bundle = [wait() for wait in small_z] + [
-            replace(train_m, name="data/train.csv"),
-            replace(public_z(), name="data/test.csv"),
-        ]
-        artifacts.write_zip(work / NAMES["bundle"], bundle)
-        progress("write", 2, 4)
-        artifacts.write_zip(work / NAMES["sandbox"], [train_m, all_z()])
+    # The public test file is a subset of the lines of the full one when no value spans
+    # lines; otherwise it is written on its own.
+    subset = artifacts.single_line(all_test)
+    tables = [train, all_test, answers]
+    if not subset:
+        tables.append(all_test.filter(public_mask))
+    pending = [artifacts.csv_parallel(t, pool) for t in tables]
+    train_csv = pending[0]()
+    train_z = artifacts.compress("train.csv", train_csv, pool)
+    all_csv = pending[1]()
+    all_z = artifacts.compress("test.csv", all_csv, pool)
+    public_csv = artifacts.select_lines(all_csv, is_public) if subset else pending[3]()
+    public_z = artifacts.compress("test.csv", public_csv, pool)
+    (work / NAMES["answers"]).write_bytes(pending[2]())
+    progress("write", 1, 4)
+    small_z = [artifacts.compress(name, data, pool) for name, data in small]
+    train_m = train_z()
+    artifacts.write_zip(work / NAMES["sandbox"], [train_m, all_z()])
+    digest = pool.submit(_sha256, work / NAMES["sandbox"])  # while the bundle is written
+    progress("write", 2, 4)
+    # The same deflated train.csv goes into both archives: compressed once.
+    bundle = [wait() for wait in small_z] + [
+        replace(train_m, name="data/train.csv"),
+        replace(public_z(), name="data/test.csv"),
+    ]
+    artifacts.write_zip(work / NAMES["bundle"], bundle)
     progress("write", 3, 4)
-    digest = _sha256(work / NAMES["sandbox"])
+    result = digest.result()
     progress("write", 4, 4)
-    return digest
+    return result
 
 
 def _public_nulls(tested: pa.Table, column: dict[str, Any], public: pa.Array) -> int:
