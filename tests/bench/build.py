@@ -161,6 +161,14 @@ def run(quick: bool) -> list[Row]:
             f"read_csv+to_csv; last run's stages: {stages}",
         ),
         Row(
+            "build: rows per CPU-second",
+            rows / cpu_s,
+            None,
+            "rows/CPU-s",
+            "-",
+            "independent of other work on the machine; times the cores is the ceiling of rows/s",
+        ),
+        Row(
             "build: seconds",
             ours_s,
             baseline_s,
