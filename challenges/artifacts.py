@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from heldout.challenges.errors import ChallengeError
+
 # Fixed timestamps (1980-01-01 00:00, the zip epoch) and modes: the same build gives the same
 # bytes, and so the same data hash.
 _DOS_DATE = (1 << 5) | 1
@@ -104,7 +106,10 @@ def write_zip(path: Path, members: Iterable[Member]) -> None:
         offset = 0
         for member in members:
             if member.size > _ZIP64_LIMIT or offset > _ZIP64_LIMIT:
-                raise ValueError(f"{member.name} is too large for a zip without zip64")
+                raise ChallengeError(
+                    f"{member.name} would pass 4 GiB inside the archive (no zip64 support); "
+                    "use a smaller source or sample it"
+                )
             name = member.name.encode()
             fields = (20, 0, 8, _DOS_TIME, _DOS_DATE, member.crc, len(member.deflated), member.size)
             header = struct.pack("<IHHHHHIII", 0x04034B50, *fields)
