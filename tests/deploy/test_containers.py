@@ -98,6 +98,8 @@ class Containers:
 
     def remove(self) -> None:
         for name in self.names:
+            # SIGTERM first: the worker drains its warm sandbox containers on the way out.
+            subprocess.run(["docker", "stop", "-t", "60", name], capture_output=True, check=False)
             print(f"--- {name}\n{self.logs(name)[-4000:]}")
             subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 

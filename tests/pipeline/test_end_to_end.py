@@ -94,10 +94,12 @@ def test_worker_killed_mid_run_is_rerun_and_scored_once(
         return bool(docker_client.containers.list(filters={"label": "heldout.sandbox"}))
 
     wait_for(sandbox_running, timeout=60)
-    owners = {
-        c.labels.get("heldout.worker")
+    owners = {  # the killed worker's containers: its run and its warm ones
+        c.labels["heldout.worker"]
         for c in docker_client.containers.list(filters={"label": "heldout.sandbox"})
+        if c.labels.get("heldout.worker", "").split(":")[1:2] == [str(first.pid)]
     }
+    assert owners
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
 
