@@ -54,7 +54,9 @@ class SplitSpec:
 class MetricSpec:
     name: str
     params: dict[str, Any] = field(default_factory=dict)
-    custom: str | None = None
+    custom: str | None = None  # "metric.py:function" in the kit (trusted admin code)
+    higher_is_better: bool = True  # custom metrics only
+    needs: str = "labels"  # custom metrics only: labels | probabilities | values
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class ChallengeSpec:
                 "name": self.metric.name,
                 "params": dict(self.metric.params),
                 "custom": self.metric.custom,
+                "higher_is_better": self.metric.higher_is_better,
+                "needs": self.metric.needs,
             },
             "columns": {rule.column: rule.to_toml_value() for rule in self.columns},
             "privacy": {
@@ -279,17 +283,29 @@ def metric_names() -> list[str]:
 
 
 def _parse_metric(r: Reader, root: Path, table: dict[str, Any]) -> MetricSpec:
-    from heldout.graders import METRICS, GradingError
+    from heldout.graders import METRICS, GradingError, load_custom_metric
 
-    r.check_keys(table, "metric", {"name": None, "params": None, "custom": None})
+    r.check_keys(
+        table,
+        "metric",
+        {"name": None, "params": None, "custom": None, "higher_is_better": None, "needs": None},
+    )
     name = r.get(table, "metric", "name", str)
     params = r.get(table, "metric", "params", dict, {})
     custom = r.get(table, "metric", "custom", str, None)
+    higher = r.get(table, "metric", "higher_is_better", bool, True)
+    needs = r.get(table, "metric", "needs", str, "labels")
     if custom is not None:
         file_name, _, function = custom.partition(":")
         if not function.isidentifier():
             r.fail('[metric] custom must look like "metric.py:function"', "metric", "custom")
         _kit_file(r, root, file_name, "metric", "custom")
+        if needs not in ("labels", "probabilities", "values"):
+            r.fail("[metric] needs must be labels, probabilities or values", "metric", "needs")
+        try:  # load it now: a typo in the admin's function fails the build, not a grading
+            load_custom_metric(root, custom, higher, needs, name=name)
+        except GradingError as exc:
+            r.fail(f"[metric] custom: {exc}", "metric", "custom")
     elif name not in METRICS:
         r.fail(
             f"unknown metric {name!r}; valid metrics: {', '.join(metric_names())}",
@@ -301,7 +317,7 @@ def _parse_metric(r: Reader, root: Path, table: dict[str, Any]) -> MetricSpec:
             METRICS[name].resolve(params)
         except GradingError as exc:
             r.fail(f"[metric] params: {exc}", "metric", "params")
-    return MetricSpec(name=name, params=params, custom=custom)
+    return MetricSpec(name=name, params=params, custom=custom, higher_is_better=higher, needs=needs)
 
 
 def _parse_columns(

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from heldout.challenges import ChallengeSpec, load_spec
 from heldout.challenges import build as build_kit
-from heldout.challenges import load_spec
 from heldout.challenges.builder import Progress
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, NotFound
@@ -125,6 +125,8 @@ def build(
             }
             if output.starter is not None:
                 files["starter.ipynb"] = output.starter
+            if spec.metric.custom:  # the admin's metric code, for the workers that grade
+                files[CUSTOM_METRIC] = kit / spec.metric.custom.partition(":")[0]
             for name, path in files.items():
                 key = f"{prefix}/{name}"
                 stored.append(key)
@@ -140,7 +142,7 @@ def build(
             version = ChallengeVersion(
                 challenge=challenge,
                 number=number,
-                spec=spec.to_dict(),
+                spec=_stored_spec(spec, prefix),
                 brief=spec.brief,
                 metric=spec.metric.name,
                 bundle_key=f"{prefix}/bundle.zip",
@@ -162,6 +164,17 @@ def build(
     except BaseException:
         _remove(storage, stored)
         raise
+
+
+CUSTOM_METRIC = "custom_metric.py"
+
+
+def _stored_spec(spec: ChallengeSpec, prefix: str) -> dict[str, Any]:
+    """The spec as stored with the version; a custom metric's code is found by its key."""
+    stored = spec.to_dict()
+    if spec.metric.custom:
+        stored["metric"]["custom_key"] = f"{prefix}/{CUSTOM_METRIC}"
+    return stored
 
 
 def _remove(storage: Storage, keys: list[str]) -> None:

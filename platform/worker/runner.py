@@ -182,10 +182,14 @@ def grade(ctx: Context, job: Job, result: Any) -> Outcome:
     data = job.spec["data"]
     metric = job.spec.get("metric") or {}
     try:
+        scorer = metric_for(ctx, job)
+    except GradingError as exc:  # the admin's code, not the candidate's: retried, then failed
+        raise HeldoutError(f"the challenge's custom metric could not be loaded: {exc}") from None
+    try:
         grading = grade(
             predictions=Path(result.predictions_path),
             answers=answers(ctx, job),
-            metric=job.metric,
+            metric=scorer,
             params=metric.get("params") or None,
             id_col=data["id"],
             target_col=data["target"],
@@ -203,6 +207,27 @@ def grade(ctx: Context, job: Job, result: Any) -> Outcome:
         grading=summary,
         plots=dict(grading.plots),
     )
+
+
+def metric_for(ctx: Context, job: Job) -> Any:
+    """The metric by name, or the challenge's custom metric loaded from its stored code."""
+    spec = job.spec.get("metric") or {}
+    if not spec.get("custom"):
+        return job.metric
+    from heldout.graders import load_custom_metric
+
+    folder = ctx.cache / "metrics" / str(job.version_id)
+    file_name = str(spec["custom"]).partition(":")[0]
+    with ctx.lock(f"metric-{job.version_id}"):
+        if not (folder / file_name).is_file():
+            ctx.storage.get_file(str(spec["custom_key"]), folder / file_name)
+        return load_custom_metric(
+            folder,
+            str(spec["custom"]),
+            higher_is_better=bool(spec.get("higher_is_better", True)),
+            needs=spec.get("needs", "labels"),
+            name=job.metric,
+        )
 
 
 def record(
