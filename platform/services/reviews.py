@@ -7,9 +7,10 @@ submitted review; they see names only after they unblind a submission, which is 
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import asdict
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +43,10 @@ RECOMMENDATION_LABELS = {
     "yes": "Yes",
     "strong_yes": "Strong yes",
 }
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def rubric_for(spec: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +146,21 @@ def _clean_scores(
     return scores
 
 
+def _retry_on_conflict(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run again once after a unique-constraint race (two tabs saving a first draft at once):
+    the second try sees the other insert and updates it, or refuses if it was a submission."""
+
+    @wraps(fn)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except IntegrityError:
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+@_retry_on_conflict
 def save(
     db: Database,
     account: Account,
@@ -152,25 +172,6 @@ def save(
     submit: bool,
 ) -> dict[str, Any]:
     """Save a draft, or submit the review; a submitted review is final."""
-    args = (db, account, submission_id, scores, red_flags, recommendation, comment, submit)
-    try:
-        return _save(*args)
-    except IntegrityError:
-        # Two tabs saved the first draft at once: the other insert won, so update it (or
-        # refuse, if that one was a submission) instead of failing with a 500.
-        return _save(*args)
-
-
-def _save(
-    db: Database,
-    account: Account,
-    submission_id: int,
-    scores: dict[str, dict[str, Any]],
-    red_flags: list[str],
-    recommendation: str | None,
-    comment: str,
-    submit: bool,
-) -> dict[str, Any]:
     with db.session() as session:
         submission = submission_for(session, account, submission_id)
         rubric = rubric_for(submission.version.spec)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -250,30 +251,22 @@ def save_review(submission_id: int) -> BaseResponse:
     }
     flags = [rubric["red_flags"][int(i)] for i in form.getlist("red_flag") if _index(i, rubric)]
     submit = form.get("action") == "submit"
+    save = partial(
+        reviews.save,
+        db,
+        account(),
+        submission_id,
+        scores,
+        flags,
+        form.get("recommendation") or None,
+        form.get("comment", ""),
+    )
     try:
-        reviews.save(
-            db,
-            account(),
-            submission_id,
-            scores,
-            flags,
-            form.get("recommendation") or None,
-            form.get("comment", ""),
-            submit=submit,
-        )
+        save(submit=submit)
     except InvalidInput as exc:
         if submit:  # keep what was typed as a draft, then say what is missing
             with contextlib.suppress(InvalidInput):
-                reviews.save(
-                    db,
-                    account(),
-                    submission_id,
-                    scores,
-                    flags,
-                    form.get("recommendation") or None,
-                    form.get("comment", ""),
-                    submit=False,
-                )
+                save(submit=False)
         flash(str(exc), "error")
         return redirect(url_for("review.submission", submission_id=submission_id) + "#rubric")
     flash("Review submitted." if submit else "Draft saved.", "info")

@@ -4,38 +4,21 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from heldout.platform.config import Config
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.models import Explanation, Invitation
 from heldout.platform.services import explanations
-from heldout.platform.storage import Storage, open_storage
+from heldout.platform.storage import Storage
 from tests.factories import make_invitation, make_submission
-from tests.platform.test_storage import s3_config
-from tests.services import S3Server
 
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  "
 WEBM = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81"
 CHUNK = explanations.CHUNK_MIN
 LIMIT = 2**30
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "local":
-        backend = open_storage(Config.from_env({"HELDOUT_HOME": str(tmp_path)}))
-    else:
-        server: S3Server = request.getfixturevalue("s3_server")
-        backend = open_storage(s3_config(server.endpoint, f"e-{uuid.uuid4().hex[:10]}"))
-    backend.check()
-    yield backend
 
 
 @pytest.fixture

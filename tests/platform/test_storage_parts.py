@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from heldout.platform.config import Config
 from heldout.platform.errors import InvalidInput
-from heldout.platform.storage import Storage, open_storage
-from tests.platform.test_storage import s3_config
-from tests.services import S3Server
+from heldout.platform.storage import Storage
 
 PART = 5 * 2**20  # S3's smallest part that is not the last
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "local":
-        backend = open_storage(Config.from_env({"HELDOUT_HOME": str(tmp_path)}))
-    else:
-        server: S3Server = request.getfixturevalue("s3_server")
-        backend = open_storage(s3_config(server.endpoint, f"p-{uuid.uuid4().hex[:10]}"))
-    backend.check()
-    yield backend
 
 
 def test_parts_join_into_one_object_in_order(storage: Storage) -> None:
