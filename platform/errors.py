@@ -10,7 +10,6 @@
     ├── PermissionDenied              the caller may not touch this object
     ├── InvalidInput                  a user-supplied value or file is unacceptable
     │   └── LimitReached              a quota (submissions, rate) is used up
-    └── NotYetAvailable               a command or route that exists only as a name
 
 The pure packages keep their own roots so that they depend on nothing of ours:
 `heldout.sandbox.SandboxError`, `heldout.graders.GradingError` and
@@ -60,7 +59,3 @@ class InvalidInput(HeldoutError):
 
 class LimitReached(InvalidInput):
     """A quota is used up."""
-
-
-class NotYetAvailable(HeldoutError):
-    """A command or route that exists only as a name so far."""

@@ -28,16 +28,3 @@ def open_database(config: Config | None = None) -> Database:
 
 def echo_json(payload: Any) -> None:
     click.echo(json.dumps(payload, indent=None, sort_keys=True, default=str))
-
-
-def not_yet(name: str) -> click.Command:
-    """A command that exists only as a name: says so and exits non-zero."""
-
-    @click.command(name, context_settings={"ignore_unknown_options": True}, add_help_option=True)
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def command(args: tuple[str, ...]) -> None:
-        click.echo(f"error: `heldout {name}` is not yet available in this version.", err=True)
-        raise SystemExit(3)
-
-    command.help = f"{name} (not yet available)."
-    return command

@@ -13,7 +13,6 @@ STATUS: dict[type[Exception], int] = {
     errors.LimitReached: 429,
     errors.InvalidInput: 400,
     errors.ServiceUnavailable: 503,
-    errors.NotYetAvailable: 501,
     errors.ConfigError: 500,
 }
 
@@ -50,5 +49,4 @@ TITLES = {
     429: "Slow down",
     400: "That did not work",
     503: "Temporarily unavailable",
-    501: "Not available yet",
 }
