@@ -6,6 +6,7 @@ The README's configuration table is checked against `SETTINGS` by a test.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,12 +34,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
 def _storage_url(text: str) -> str:
     scheme = urlparse(text).scheme
     if text and scheme not in ("", "file", "s3"):
         raise ValueError("must be a directory path, file:///path or s3://bucket")
     if scheme == "s3" and not urlparse(text).netloc:
         raise ValueError("s3:// needs a bucket name, e.g. s3://heldout")
+    if scheme == "s3" and not _BUCKET.match(urlparse(text).netloc):
+        raise ValueError(
+            "the bucket name must be 3-63 characters of lower-case letters, digits, '.' and '-'"
+        )
     return text
 
 

@@ -109,6 +109,7 @@ def build(
 ) -> VersionInfo:
     """Build the kit at `kit` into a new version of its challenge (created on first build)."""
     spec = load_spec(kit)
+    storage.check()  # fail before minutes of work, not after
     secret, number = _secret_and_next(db, spec.slug)
     # A random attempt folder: two builds racing for the same number never share keys, so
     # the loser can remove exactly what it stored.

@@ -75,3 +75,41 @@ def test_cli_start_does_not_import_the_web_or_database_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "[]"
+
+
+def test_unreachable_s3_is_one_clear_line_before_any_work(tmp_path: Path) -> None:
+    from tests.services import free_port
+
+    kit = Path(__file__).parents[2] / "challenges" / "examples" / "churn"
+    env = {
+        "HELDOUT_HOME": str(tmp_path),
+        "HELDOUT_STORAGE_URL": "s3://heldout",
+        "HELDOUT_S3_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+    }
+    result = heldout("challenge", "build", str(kit), "--json", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1].startswith("error: cannot reach S3 at 127.0.0.1")
+    assert "Traceback" not in result.stderr
+    assert "anonymize" not in result.stderr  # it stopped before building anything
+
+
+def test_unreachable_docker_engine_is_one_clear_line(tmp_path: Path) -> None:
+    kit = Path(__file__).parents[2] / "challenges" / "examples" / "churn"
+    (tmp_path / "data").mkdir()
+    result = heldout(
+        "sandbox",
+        "run",
+        str(kit / "starter.ipynb"),
+        "--data",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "out"),
+        "--json",
+        env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith("error: cannot reach the Docker engine")
+    assert "start dockerd or set DOCKER_HOST" in result.stderr
+    assert "Traceback" not in result.stderr

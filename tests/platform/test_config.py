@@ -52,3 +52,9 @@ def test_readme_documents_every_setting() -> None:
     for setting in SETTINGS:
         assert f"`{setting.name}`" in text, f"README lacks {setting.name}"
         assert setting.help in text, f"README help for {setting.name} is out of date"
+
+
+def test_s3_bucket_name_is_checked_up_front() -> None:
+    with pytest.raises(ConfigError, match="3-63 characters"):
+        Config.from_env({"HELDOUT_STORAGE_URL": "s3://b"})
+    assert Config.from_env({"HELDOUT_STORAGE_URL": "s3://heldout-prod"}).storage_url
