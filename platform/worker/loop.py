@@ -192,6 +192,17 @@ def _dead_here(owner: str) -> bool:
     return False
 
 
+def _warn_if_engine_down() -> None:
+    """Say at once when the engine is unreachable; runs meanwhile retry as platform errors."""
+    from heldout.sandbox import SandboxError
+    from heldout.sandbox.engine import connect
+
+    try:
+        connect()
+    except SandboxError as exc:
+        log.warning("%s; queued submissions wait and are retried until it answers", exc)
+
+
 def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
     """Open everything a worker needs and run it in this process."""
     from heldout.platform.storage import open_storage
@@ -220,6 +231,7 @@ def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
         grace_s=float(config["HELDOUT_WORKER_GRACE_SECONDS"]),
     )
     worker.install_signals()
+    _warn_if_engine_down()
     Path(config.home).mkdir(parents=True, exist_ok=True)
     log.info("worker %s started with %d slot(s)", worker.ctx.worker, concurrency)
     return worker.run(until_idle=until_idle)

@@ -134,6 +134,7 @@ def test_engine_down_is_retried_as_platform_error_without_using_quota(site: Inst
     assert (failed["status"], failed["failure"]["category"]) == ("failed", "platform_error")
     assert "not your code" in failed["failure"]["message"]
     assert me.challenge()["submissions"]["used"] == 0  # the platform's fault never counts
+    assert "cannot reach the Docker engine" in site.logs()  # said at start, not only per run
 
     site.stop()
     site.processes.clear()
