@@ -32,7 +32,8 @@ class Outcome:
 
 
 def _failed(category: str, message: str, detail: dict[str, Any] | None = None) -> Outcome:
-    return Outcome("failed", category, message, {**(detail or {}), "hint": HINTS[category]})
+    sentence = message[:1].upper() + message[1:]  # shown as a sentence to the candidate
+    return Outcome("failed", category, sentence, {**(detail or {}), "hint": HINTS[category]})
 
 
 def from_result(result: Any) -> Outcome:

@@ -161,7 +161,7 @@ def test_sandbox_outcomes_map_to_failure_categories(
 ) -> None:
     run_once(config, db, storage, FakeBackend(writes(None, status, reason="why")))
     sub = load(db, submission_id)
-    assert (sub.status, sub.failure, sub.failure_message) == ("failed", category, "why")
+    assert (sub.status, sub.failure, sub.failure_message) == ("failed", category, "Why")
 
 
 def test_missing_predictions_file_is_invalid_predictions(
