@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ def unavailable(reason: str) -> None:
     """Fail under CI, skip elsewhere: a missing service is never silently green in CI."""
     if IN_CI:
         pytest.fail(f"service unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason)  # only when not in CI: under CI the line above fails instead
 
 
 def free_port() -> int:
@@ -153,3 +154,18 @@ def wait_for(predicate: object, timeout: float = 30.0, interval: float = 0.1) ->
             return
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the current page."""
+    import axe_playwright_python
+
+    script = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(script.read_text())  # evaluated by the driver, so the page's CSP allows it
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": len(v["nodes"])}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

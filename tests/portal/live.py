@@ -163,21 +163,6 @@ def live_portal(home: Path, backend: Any = None, kit: Path | None = None) -> Ite
         app.extensions["heldout"].db.dispose()
 
 
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """Serious and critical axe-core violations on the current page."""
-    import axe_playwright_python
-
-    script = Path(axe_playwright_python.__file__).parent / "axe.min.js"
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.evaluate(script.read_text())  # evaluated by the driver, so the page's CSP allows it
-    result = page.evaluate("async () => await axe.run(document)")
-    return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": len(v["nodes"])}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def screenshot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"portal-{name}.png"

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from heldout.platform.models import Explanation, Invitation
 from tests.factories import make_submission
-from tests.portal.live import Portal, axe_violations, live_portal, screenshot
+from tests.portal.live import Portal, live_portal, screenshot
+from tests.services import axe_violations
 
 pytestmark = pytest.mark.browser
 

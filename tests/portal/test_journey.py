@@ -19,11 +19,10 @@ from tests.portal.live import (
     GOOD_NOTEBOOK,
     KIT,
     Portal,
-    axe_violations,
     live_portal,
     screenshot,
 )
-from tests.services import unavailable
+from tests.services import axe_violations, unavailable
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
 

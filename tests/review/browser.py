@@ -57,18 +57,3 @@ def shot(page: Any, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"review-{name}.png"), full_page=False)
-
-
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """Serious and critical axe-core violations on the current page."""
-    import axe_playwright_python
-
-    script = Path(axe_playwright_python.__file__).parent / "axe.min.js"
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.evaluate(script.read_text())  # run by the driver, so the page's CSP allows it
-    result = page.evaluate("async () => await axe.run(document)")
-    return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": len(v["nodes"])}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]

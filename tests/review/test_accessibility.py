@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.review.browser import axe_violations, sign_in
+from tests.review.browser import sign_in
 from tests.review.conftest import seed
+from tests.services import axe_violations
 
 pytestmark = pytest.mark.browser
 
