@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from heldout.platform.errors import DatabaseUnavailable
@@ -38,9 +38,16 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """A session in a transaction: committed on success, rolled back on error.
+
+        A lost or refused connection surfaces as DatabaseUnavailable, so callers (the worker's
+        loops, the web's 503) handle an outage like any other service outage.
+        """
+        try:
+            with self.sessions() as session, session.begin():
+                yield session
+        except (OperationalError, InterfaceError) as exc:
+            raise DatabaseUnavailable(_describe(self.url, exc)) from exc
 
     def check(self) -> None:
         """Raise DatabaseUnavailable with a clear line if the database does not answer."""

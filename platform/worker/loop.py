@@ -124,6 +124,10 @@ class Worker:
             try:
                 execute(self.ctx, claim)
                 self.processed += 1
+            except Exception:
+                log.exception(
+                    "run failed unexpectedly", extra={"submission_id": claim.submission_id}
+                )
             finally:
                 with self._active_lock:
                     self.active.pop(claim.submission_id, None)

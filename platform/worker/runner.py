@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import shutil
 import tempfile
@@ -85,11 +84,10 @@ def sandbox_inputs(ctx: Context, job: Job) -> Path:
         if target.is_dir():
             return target
         staging = Path(tempfile.mkdtemp(dir=ctx.cache, prefix=".data-"))
+        archive_path = staging.with_suffix(".zip")  # beside, so no member can overwrite it
         try:
-            with (
-                ctx.storage.open(job.sandbox_key) as stream,
-                zipfile.ZipFile(io.BytesIO(stream.read())) as archive,
-            ):
+            ctx.storage.get_file(job.sandbox_key, archive_path)  # streamed, never all in memory
+            with zipfile.ZipFile(archive_path) as archive:
                 for member in archive.infolist():
                     name = Path(member.filename).name  # admin-built, but never trust paths
                     if member.is_dir() or not name:
@@ -99,6 +97,7 @@ def sandbox_inputs(ctx: Context, job: Job) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             staging.rename(target)
         finally:
+            archive_path.unlink(missing_ok=True)
             shutil.rmtree(staging, ignore_errors=True)
     return target
 
@@ -108,7 +107,7 @@ def answers(ctx: Context, job: Job) -> Any:
     import pandas as pd
 
     with ctx.storage.open(job.answer_key) as stream:
-        return pd.read_csv(io.BytesIO(stream.read()), dtype={job.spec["data"]["id"]: str})
+        return pd.read_csv(stream, dtype={job.spec["data"]["id"]: str})
 
 
 def limits_for(job: Job) -> Any:

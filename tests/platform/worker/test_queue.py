@@ -150,3 +150,15 @@ def test_racing_workers_never_share_a_claim(db: Database) -> None:
     with db.session() as session:
         statuses = set(session.scalars(select(Submission.status)))
     assert statuses == {"scored"}
+
+
+def test_an_unreachable_database_is_database_unavailable_not_a_driver_error(db: Database) -> None:
+    import pytest
+
+    from heldout.platform.errors import DatabaseUnavailable
+    from tests.services import free_port
+
+    down = Database(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/x")
+    with pytest.raises(DatabaseUnavailable, match="cannot reach the database"):
+        queue.claim(down, "w1", lease_s=30)
+    down.dispose()

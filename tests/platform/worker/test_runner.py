@@ -242,3 +242,22 @@ def test_result_of_a_lost_lease_is_discarded(
     run_once(config, db, storage, FakeBackend(slow))
     sub = load(db, submission_id)
     assert (sub.status, sub.lease_owner, sub.public_score) == ("running", "other-worker", None)
+
+
+def test_worker_slots_survive_a_database_outage(config: Config, storage: Storage) -> None:
+    """Claims fail while the database is down; the worker keeps polling instead of dying."""
+    import threading
+    import time
+
+    from tests.services import free_port
+
+    down = Database(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/x")
+    worker = Worker(config, down, storage, FakeBackend(writes(None)), poll_s=0.05)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    time.sleep(1.0)
+    assert thread.is_alive()  # still polling after many failed claims
+    worker.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and worker.processed == 0
+    down.dispose()
