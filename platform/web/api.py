@@ -12,7 +12,7 @@ from heldout.platform.errors import InvalidInput, PermissionDenied
 from heldout.platform.services import challenge_view, explanations, invitations, submissions
 from heldout.platform.web import services
 from heldout.platform.web.downloads import send_stored
-from heldout.platform.web.security import rate_limit
+from heldout.platform.web.security import limit_body, rate_limit
 
 bp = Blueprint("api", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,6 +55,7 @@ def bundle() -> Response:
 
 @bp.post("/submissions")
 @bearer
+@limit_body("HELDOUT_MAX_NOTEBOOK_MB")
 @rate_limit("submit", 10, 60, key=lambda: str(g.access.invitation_id))
 def submit() -> tuple[dict[str, Any], int]:
     upload = request.files.get("notebook")

@@ -35,7 +35,7 @@ from heldout.platform.services import (
 from heldout.platform.web import services
 from heldout.platform.web.downloads import send_stored
 from heldout.platform.web.errors import status_for
-from heldout.platform.web.security import rate_limit
+from heldout.platform.web.security import limit_body, rate_limit
 
 bp = Blueprint("portal", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -221,6 +221,7 @@ def submissions_json() -> dict[str, Any]:
 
 @bp.post("/submissions")
 @candidate
+@limit_body("HELDOUT_MAX_NOTEBOOK_MB")
 @rate_limit("portal-submit", 10, 60, key=_who)
 def submit() -> Any:
     upload = request.files.get("notebook")

@@ -177,3 +177,13 @@ def test_explanation_needs_a_field_and_an_own_submission(
     slug = invitations.authenticate(sv.db, token).slug
     other = invitations.invite(sv.db, sv.config, slug, "eve@example.com").token
     assert client.post(url, headers=auth(other), data={"text": "x"}).status_code == 404
+
+
+def test_an_oversized_upload_is_refused_from_its_declared_length(
+    client: FlaskClient, token: str
+) -> None:
+    # 60 MB against the default 20 MB limit: refused before the body is parsed or stored.
+    big = b"x" * (60 * 2**20)
+    response = submit(client, token, big)
+    assert response.status_code == 413
+    assert "far larger than the 20 MB limit" in response.json["error"]
