@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -111,33 +111,28 @@ def _build(
         data.source, data.encoding, data.delimiter, data.max_mb, _text_columns(spec)
     )
     _check_columns(spec, table)
-    source.check_ids_and_target(table, data.source.name, data.id, data.target)
     progress("read", 1, 1)
     lap("read")
 
-    scanned = _scan(spec, table, progress)
-    lap("scan")
-
-    out, columns = _anonymize(spec, table, secret, progress)
-    lap("anonymize")
-
-    progress("split", 0, 1)
-    groups = (
-        strata(out.column(data.target))
-        if spec.split.stratify
-        else np.zeros(out.num_rows, dtype=np.int64)
-    )
-    split = split_rows(
-        groups, spec.split.test_fraction, spec.split.private_fraction, spec.split.seed
-    )
-    progress("split", 1, 1)
-    lap("split")
-
-    split, k_report = _k_anonymity(spec, out, split, progress)
-    lap("privacy")
-
-    data_sha = _write(spec, out, split, columns, work, progress)
-    lap("write")
+    # One pool for the whole build. The columns are anonymized on it while this thread checks
+    # the ids, scans, splits (once the target is done) and checks k (once the quasi-identifiers
+    # are): those run beside the hashing instead of before or after it.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        try:
+            columns_done = _start_anonymize(spec, table, secret, pool)
+            source.check_ids_and_target(table, data.source.name, data.id, data.target)
+            scanned = _scan(spec, table, progress)
+            lap("scan")
+            split, k_report = _split_and_check(spec, columns_done)
+            out, columns = _collect(spec, table, columns_done, progress)
+            lap("anonymize")
+            progress("split", 1, 1)
+            progress("privacy", 1, 1)
+            data_sha = _write_on(spec, out, split, columns, work, progress, pool)
+            lap("write")
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
     report = {
         "slug": spec.slug,
@@ -205,23 +200,32 @@ def _scan(spec: ChallengeSpec, table: pa.Table, progress: Progress) -> list[str]
     return unnamed
 
 
-# Hashing holds the GIL longest, so it starts first and the rest overlap it; shift_days waits
-# for the hash of its `by` column, so it goes last rather than block a worker.
-_FIRST = {"pseudonymize": 0, "mask": 1, "shift_days": 3}
+Column = tuple[dict[str, Any], pa.ChunkedArray | None]
+"""A column's report entry and what ships (None when dropped)."""
 
 
-def _anonymize(
-    spec: ChallengeSpec, table: pa.Table, secret: str, progress: Progress
-) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """Apply every rule; columns run in parallel (Arrow and numpy release the GIL)."""
-    # The id column was checked: distinct and never null, so hashing skips its encoding.
+def _order(spec: ChallengeSpec, name: str) -> int:
+    """Hashing holds the GIL longest, so it starts first; the target and the quasi-identifiers
+    next, as the split and the k check wait for them; shift_days waits for the hash of its
+    `by` column, so it goes last rather than block a worker."""
+    kind = getattr(spec.rule_for(name), "kind", "")
+    if kind == "pseudonymize":
+        return 0
+    if name == spec.data.target or name in spec.privacy.quasi_identifiers:
+        return 1
+    return {"mask": 2, "shift_days": 4}.get(kind, 3)
+
+
+def _start_anonymize(
+    spec: ChallengeSpec, table: pa.Table, secret: str, pool: ThreadPoolExecutor
+) -> dict[str, Future[Column]]:
+    """Apply every rule on the pool (Arrow and numpy release the GIL); futures by column."""
+    # The id column is checked (distinct, never null) beside this, so hashing skips encoding.
     ctx = Context(
         table, KeyedHasher(secret), spec.split.seed, spec.data.id, frozenset([spec.data.id])
     )
-    names = table.column_names
-    results: dict[str, tuple[dict[str, Any], pa.ChunkedArray | None]] = {}
 
-    def one(name: str) -> tuple[dict[str, Any], pa.ChunkedArray | None]:
+    def one(name: str) -> Column:
         column = table.column(name)
         rule = spec.rule_for(name)
         result = column if rule is None else TRANSFORMS[rule.kind].apply(column, rule, ctx)
@@ -244,12 +248,59 @@ def _anonymize(
             entry["missing"] = result.null_count
         return entry, result
 
-    order = sorted(names, key=lambda n: _FIRST.get(getattr(spec.rule_for(n), "kind", ""), 2))
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        futures = {name: pool.submit(one, name) for name in order}
-        for done, name in enumerate(order):
-            results[name] = futures[name].result()
-            progress("anonymize", done + 1, len(order))
+    order = sorted(table.column_names, key=lambda name: _order(spec, name))
+    return {name: pool.submit(one, name) for name in order}
+
+
+def _shipped(future: Future[Column]) -> pa.ChunkedArray:
+    entry, result = future.result()
+    if result is None:  # load_spec refuses this; a spec built by hand might not
+        raise ChallengeError(f"{entry['column']!r} is dropped but the split or k needs it")
+    return result
+
+
+def _split_and_check(
+    spec: ChallengeSpec, columns: dict[str, Future[Column]]
+) -> tuple[Split, dict[str, Any]]:
+    """The split (of the anonymized target) and k-anonymity (of the anonymized QIs)."""
+    target = _shipped(columns[spec.data.target])
+    groups = strata(target) if spec.split.stratify else np.zeros(len(target), dtype=np.int64)
+    split = split_rows(
+        groups, spec.split.test_fraction, spec.split.private_fraction, spec.split.seed
+    )
+    qis = spec.privacy.quasi_identifiers
+    k = spec.privacy.k
+    quasi = pa.table({name: _shipped(columns[name]) for name in qis}) if qis else pa.table({})
+    shipped = np.concatenate([split.train, split.public])
+    result = privacy.k_anonymity(quasi, qis, k, shipped)
+    suppressed = 0
+    if qis and result.achieved < k:
+        if not spec.privacy.suppress:
+            raise KAnonymityError(k, result.achieved, result.smallest)
+        suppressed = len(result.suppress)
+        split = split.without(result.suppress)
+        if len(split.train) == 0 or len(split.public) == 0:
+            raise KAnonymityError(k, result.achieved, result.smallest)
+        shipped = np.concatenate([split.train, split.public])
+        result = privacy.k_anonymity(quasi, qis, k, shipped)
+    return split, {
+        "quasi_identifiers": list(qis),
+        "k_required": k if qis else None,
+        "k_achieved": result.achieved if qis else None,
+        "suppress": spec.privacy.suppress,
+        "rows_suppressed": suppressed,
+    }
+
+
+def _collect(
+    spec: ChallengeSpec, table: pa.Table, futures: dict[str, Future[Column]], progress: Progress
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """The anonymized table and the report's column entries, in the source's column order."""
+    results: dict[str, Column] = {}
+    for done, (name, future) in enumerate(futures.items()):
+        results[name] = future.result()
+        progress("anonymize", done + 1, len(futures))
+    names = table.column_names
     columns = [results[name][0] for name in names]
     kept = [(name, results[name][1]) for name in names if results[name][1] is not None]
     out = pa.table([array for _, array in kept], names=[name for name, _ in kept])
@@ -262,47 +313,6 @@ def _anonymize(
             "use pseudonymize (or no rule) for the id"
         )
     return out, columns
-
-
-def _k_anonymity(
-    spec: ChallengeSpec, out: pa.Table, split: Split, progress: Progress
-) -> tuple[Split, dict[str, Any]]:
-    progress("privacy", 0, 1)
-    qis = spec.privacy.quasi_identifiers
-    k = spec.privacy.k
-    shipped = np.concatenate([split.train, split.public])
-    result = privacy.k_anonymity(out, qis, k, shipped)
-    suppressed = 0
-    if qis and result.achieved < k:
-        if not spec.privacy.suppress:
-            raise KAnonymityError(k, result.achieved, result.smallest)
-        suppressed = len(result.suppress)
-        split = split.without(result.suppress)
-        if len(split.train) == 0 or len(split.public) == 0:
-            raise KAnonymityError(k, result.achieved, result.smallest)
-        shipped = np.concatenate([split.train, split.public])
-        result = privacy.k_anonymity(out, qis, k, shipped)
-    progress("privacy", 1, 1)
-    return split, {
-        "quasi_identifiers": list(qis),
-        "k_required": k if qis else None,
-        "k_achieved": result.achieved if qis else None,
-        "suppress": spec.privacy.suppress,
-        "rows_suppressed": suppressed,
-    }
-
-
-def _write(
-    spec: ChallengeSpec,
-    out: pa.Table,
-    split: Split,
-    columns: list[dict[str, Any]],
-    work: Path,
-    progress: Progress,
-) -> str:
-    """Takes, CSV and deflate run on one pool, by column, row slice or chunk (no GIL)."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return _write_on(spec, out, split, columns, work, progress, pool)
 
 
 def _write_on(
