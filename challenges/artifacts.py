@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import itertools
 import struct
 import zlib
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -25,10 +24,14 @@ _DOS_DATE = (1 << 5) | 1
 _DOS_TIME = 0
 
 
-def csv_bytes(table: pa.Table, header: bool = True) -> bytes:
+Bytes: TypeAlias = "bytes | pa.Buffer"
+"""What a file part may be: both support the buffer protocol, so nothing is copied."""
+
+
+def csv_buffer(table: pa.Table, header: bool = True) -> pa.Buffer:
     sink = pa.BufferOutputStream()
     pcsv.write_csv(table, sink, pcsv.WriteOptions(include_header=header))
-    return bytes(sink.getvalue())
+    return sink.getvalue()
 
 
 def single_line(table: pa.Table) -> bool:
@@ -41,19 +44,49 @@ def single_line(table: pa.Table) -> bool:
     )
 
 
-def select_lines(csv: bytes, keep: np.ndarray) -> bytes:
-    """The header and the records where `keep` is true (records are single lines)."""
-    lines = csv.split(b"\n")
-    header, records = lines[0], lines[1 : 1 + len(keep)]
-    chosen = itertools.compress(records, keep.tolist())
-    return b"\n".join([header, *chosen, b""])
+@dataclass(frozen=True)
+class Csv:
+    """A table's CSV, written in row slices on a pool; the first part holds the header."""
+
+    parts: list[Future[pa.Buffer]]
+    rows: int  # per part
+
+    @classmethod
+    def start(cls, table: pa.Table, pool: Executor, rows: int = 200_000) -> Csv:
+        starts = range(0, max(table.num_rows, 1), rows)
+        return cls([pool.submit(csv_buffer, table.slice(s, rows), s == 0) for s in starts], rows)
+
+    def result(self) -> list[pa.Buffer]:
+        return [part.result() for part in self.parts]
+
+    def lines(self, keep: np.ndarray, pool: Executor) -> list[Future[pa.Buffer]]:
+        """The header and the records where `keep` is true (records must be single lines)."""
+        return [
+            pool.submit(
+                select_lines, part.result(), keep[i * self.rows : (i + 1) * self.rows], i == 0
+            )
+            for i, part in enumerate(self.parts)
+        ]
 
 
-def csv_parallel(table: pa.Table, pool: Executor, rows: int = 200_000) -> Callable[[], bytes]:
-    """Start writing the CSV in row slices on the pool; call the result for the bytes."""
-    starts = range(0, max(table.num_rows, 1), rows)
-    parts = [pool.submit(csv_bytes, table.slice(s, rows), s == 0) for s in starts]
-    return lambda: b"".join(part.result() for part in parts)
+def select_lines(csv: Bytes, keep: np.ndarray, header: bool = True) -> pa.Buffer:
+    """The header line (when `header`) and the lines where `keep` is true, in Arrow (no GIL).
+
+    The lines become a binary array over the CSV's own buffer (offsets at the line breaks),
+    so choosing them is one filter.
+    """
+    ends = np.flatnonzero(np.frombuffer(csv, dtype=np.uint8) == 0x0A) + 1
+    wanted = np.concatenate([np.ones(1, dtype=bool), keep]) if header else keep
+    if len(ends) != len(wanted):
+        raise ChallengeError("a CSV record spans lines; the lines cannot be selected")
+    offsets = np.concatenate([np.zeros(1, dtype=np.int64), ends])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(csv)]
+    lines = pa.Array.from_buffers(pa.large_binary(), len(ends), buffers)
+    chosen = lines.filter(pa.array(wanted))
+    bounds = np.frombuffer(chosen.buffers()[1], dtype=np.int64)
+    start, stop = int(bounds[chosen.offset]), int(bounds[chosen.offset + len(chosen)])
+    data = chosen.buffers()[2]
+    return data.slice(start, stop - start) if data is not None else pa.py_buffer(b"")
 
 
 CHUNK = 8 * 1024 * 1024
@@ -72,30 +105,48 @@ class Member:
     name: str
     size: int
     crc: int
-    deflated: bytes
+    deflated: tuple[bytes, ...]
+
+    @property
+    def compressed_size(self) -> int:
+        return sum(len(piece) for piece in self.deflated)
 
 
-def compress(name: str, data: bytes, pool: Executor, level: int = 1) -> Callable[[], Member]:
-    """Start deflating `data` in chunks on the pool; call the result to wait for the Member.
+def compress(
+    name: str, parts: Sequence[Bytes], pool: Executor, level: int = 1
+) -> Callable[[], Member]:
+    """Start deflating the file's `parts` in chunks on the pool; call the result for the Member.
 
-    Chunks end with a full flush so their raw deflate streams join (as pigz does); zlib and
-    crc32 release the GIL, so every member's chunks use every core.
+    Chunks are views (no copy) and end with a full flush so their raw deflate streams join
+    (as pigz does); deflate and crc32 release the GIL, so every member uses every core.
     """
-    parts = [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
-    last = len(parts) - 1
-    futures = [pool.submit(_deflate, part, level, i == last) for i, part in enumerate(parts)]
-    crc = pool.submit(_ZLIB.crc32, data)
+    if isinstance(parts, bytes | bytearray | memoryview):
+        raise TypeError("compress takes the file's parts: a list of buffers")
+    chunks = [
+        memoryview(part)[i : i + CHUNK] for part in parts for i in range(0, len(part), CHUNK)
+    ] or [memoryview(b"")]
+    last = len(chunks) - 1
+    futures = [pool.submit(_deflate, chunk, level, i == last) for i, chunk in enumerate(chunks)]
+    crc = pool.submit(_crc32, parts)
 
     def wait() -> Member:
-        return Member(name, len(data), crc.result(), b"".join(f.result() for f in futures))
+        deflated = tuple(f.result() for f in futures)
+        return Member(name, sum(len(part) for part in parts), crc.result(), deflated)
 
     return wait
 
 
-def _deflate(part: bytes, level: int, final: bool) -> bytes:
+def _crc32(parts: Sequence[Bytes]) -> int:
+    value = 0
+    for part in parts:
+        value = _ZLIB.crc32(part, value)
+    return int(value)
+
+
+def _deflate(chunk: memoryview, level: int, final: bool) -> bytes:
     engine = _ZLIB.compressobj(level, _ZLIB.DEFLATED, -15)
     flush = _ZLIB.Z_FINISH if final else _ZLIB.Z_FULL_FLUSH
-    return bytes(engine.compress(part) + engine.flush(flush))
+    return bytes(engine.compress(chunk) + engine.flush(flush))
 
 
 def write_zip(path: Path, members: Iterable[Member]) -> None:
@@ -111,16 +162,18 @@ def write_zip(path: Path, members: Iterable[Member]) -> None:
                     "use a smaller source or sample it"
                 )
             name = member.name.encode()
-            fields = (20, 0, 8, _DOS_TIME, _DOS_DATE, member.crc, len(member.deflated), member.size)
+            packed = member.compressed_size
+            fields = (20, 0, 8, _DOS_TIME, _DOS_DATE, member.crc, packed, member.size)
             header = struct.pack("<IHHHHHIII", 0x04034B50, *fields)
             header += struct.pack("<HH", len(name), 0) + name
             out.write(header)
-            out.write(member.deflated)
+            for piece in member.deflated:
+                out.write(piece)
             central += struct.pack("<IH", 0x02014B50, (3 << 8) | 20)
             central += struct.pack("<HHHHHIII", *fields)
             central += struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0o100644 << 16, offset)
             central += name
-            offset += len(header) + len(member.deflated)
+            offset += len(header) + packed
             count += 1
         out.write(central)
         out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), offset, 0))

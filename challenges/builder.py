@@ -363,16 +363,18 @@ def _write_on(
     tables = [train, all_test, answers]
     if not subset:
         tables.append(all_test.filter(public_mask))
-    pending = [artifacts.csv_parallel(t, pool) for t in tables]
-    train_csv = pending[0]()
-    train_z = artifacts.compress("train.csv", train_csv, pool)
-    all_csv = pending[1]()
-    all_z = artifacts.compress("test.csv", all_csv, pool)
-    public_csv = artifacts.select_lines(all_csv, is_public) if subset else pending[3]()
-    public_z = artifacts.compress("test.csv", public_csv, pool)
-    (work / NAMES["answers"]).write_bytes(pending[2]())
+    train_csv, all_csv, answers_csv = (artifacts.Csv.start(t, pool) for t in tables[:3])
+    train_z = artifacts.compress("train.csv", train_csv.result(), pool)
+    all_z = artifacts.compress("test.csv", all_csv.result(), pool)
+    public = (
+        all_csv.lines(is_public, pool) if subset else artifacts.Csv.start(tables[3], pool).parts
+    )
+    public_z = artifacts.compress("test.csv", [part.result() for part in public], pool)
+    with (work / NAMES["answers"]).open("wb") as stream:
+        for part in answers_csv.result():
+            stream.write(part)
     progress("write", 1, 4)
-    small_z = [artifacts.compress(name, data, pool) for name, data in small]
+    small_z = [artifacts.compress(name, [data], pool) for name, data in small]
     train_m = train_z()
     artifacts.write_zip(work / NAMES["sandbox"], [train_m, all_z()])
     digest = pool.submit(_sha256, work / NAMES["sandbox"])  # while the bundle is written

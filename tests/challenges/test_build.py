@@ -6,7 +6,9 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from heldout.challenges import BuildOutput, build, load_spec
@@ -105,12 +107,38 @@ def test_archives_are_valid_zips_even_with_multi_chunk_members(kit: Kit, tmp_pat
     assert len(big) > 2 * artifacts.CHUNK
     from concurrent.futures import ThreadPoolExecutor
 
+    # Parts of any size (a chunk boundary inside each, one empty) join into the one file.
+    parts = [big[:12_345_678], b"", pa.py_buffer(big[12_345_678:])]
     with ThreadPoolExecutor(2) as pool:
-        member = artifacts.compress("big.csv", big, pool)()
+        member = artifacts.compress("big.csv", parts, pool)()
     artifacts.write_zip(tmp_path / "big.zip", [member])
     with zipfile.ZipFile(tmp_path / "big.zip") as archive:
         assert archive.testzip() is None
         assert archive.read("big.csv") == big
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_select_lines_keeps_the_header_and_the_chosen_records(header: bool) -> None:
+    from heldout.challenges import artifacts
+
+    records = [b"%d,x%d\n" % (i, i) for i in range(7)]
+    csv = (b"id,v\n" if header else b"") + b"".join(records)
+    keep = np.array([True, False, False, True, True, False, True])
+    chosen = artifacts.select_lines(csv, keep, header)
+    expected = (b"id,v\n" if header else b"") + b"".join(
+        r for r, k in zip(records, keep, strict=True) if k
+    )
+    assert chosen.to_pybytes() == expected
+    assert artifacts.select_lines(csv, np.zeros(7, dtype=bool), header).to_pybytes() == (
+        b"id,v\n" if header else b""
+    )
+
+
+def test_select_lines_refuses_records_that_span_lines() -> None:
+    from heldout.challenges import ChallengeError, artifacts
+
+    with pytest.raises(ChallengeError, match="spans lines"):
+        artifacts.select_lines(b'id,v\n1,"a\nb"\n', np.array([True]))
 
 
 @pytest.mark.parametrize("note", ["one line", 'two\nlines, with "quotes"'])
