@@ -23,7 +23,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from heldout.challenges import artifacts, pii, privacy, source
-from heldout.challenges.errors import ChallengeError, KAnonymityError, PIIFound, SourceError
+from heldout.challenges.errors import (
+    ChallengeError,
+    KAnonymityError,
+    PIIFound,
+    PseudonymCollision,
+    SourceError,
+)
 from heldout.challenges.keyed import KeyedHasher
 from heldout.challenges.spec import ChallengeSpec
 from heldout.challenges.split import Split, split_rows, strata
@@ -120,7 +126,12 @@ def _build(
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         try:
             columns_done = _start_anonymize(spec, table, secret, pool)
-            source.check_ids_and_target(table, data.source.name, data.id, data.target)
+            # Distinct ids have distinct pseudonyms: when the id is pseudonymized, the
+            # pseudonyms' collision check stands in for counting the ids here.
+            hashed = getattr(spec.rule_for(data.id), "kind", "") == "pseudonymize"
+            source.check_ids_and_target(
+                table, data.source.name, data.id, data.target, unique=not hashed
+            )
             scanned = _scan(spec, table, progress)
             lap("scan")
             split, k_report = _split_and_check(spec, columns_done)
@@ -298,7 +309,12 @@ def _collect(
     """The anonymized table and the report's column entries, in the source's column order."""
     results: dict[str, Column] = {}
     for done, (name, future) in enumerate(futures.items()):
-        results[name] = future.result()
+        try:
+            results[name] = future.result()
+        except PseudonymCollision:
+            if name == spec.data.id:  # repeated ids collide first: say that instead
+                source.check_unique_ids(table, spec.data.source.name, name)
+            raise
         progress("anonymize", done + 1, len(futures))
     names = table.column_names
     columns = [results[name][0] for name in names]

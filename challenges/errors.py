@@ -3,6 +3,7 @@
 ChallengeError                 root of the authoring errors
 ├── SpecError                  challenge.toml is malformed (file and line when known)
 ├── SourceError                the source table is unreadable, too big or inconsistent
+├── PseudonymCollision         two values of a column got the same pseudonym
 └── PrivacyError               the build would ship personal data
     ├── PIIFound               a column no rule names looks personal
     └── KAnonymityError        a quasi-identifier group is smaller than k
@@ -33,6 +34,10 @@ class SpecError(ChallengeError):
 
 class SourceError(ChallengeError):
     """The source table cannot be used: unreadable, too big, bad encoding, bad ids or labels."""
+
+
+class PseudonymCollision(ChallengeError):
+    """Two values of a pseudonymized column got the same pseudonym (or were the same value)."""
 
 
 class PrivacyError(ChallengeError):

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from heldout.challenges.errors import ChallengeError
+from heldout.challenges.errors import ChallengeError, PseudonymCollision
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -83,7 +83,7 @@ class Keyed:
             prefix_bits = self.digests[:, :8].copy().view(">u8").reshape(-1)
         ordered = np.sort(prefix_bits)
         if len(ordered) > 1 and bool((ordered[1:] == ordered[:-1]).any()):
-            raise ChallengeError(
+            raise PseudonymCollision(
                 "two values got the same pseudonym; raise the rule's length (hex digits)"
             )
         return names

@@ -167,8 +167,14 @@ def _as_utf8(path: Path, raw: bytes, encoding: str) -> bytes:
     return text.encode("utf-8")
 
 
-def check_ids_and_target(table: pa.Table, name: str, id_col: str, target: str) -> None:
-    """Refuse missing or duplicated ids and an unusable target, naming rows by number."""
+def check_ids_and_target(
+    table: pa.Table, name: str, id_col: str, target: str, unique: bool = True
+) -> None:
+    """Refuse missing or duplicated ids and an unusable target, naming rows by number.
+
+    `unique=False` leaves out the duplicate check (check_unique_ids) for a caller that learns
+    it more cheaply: distinct ids have distinct pseudonyms.
+    """
     ids = table.column(id_col)
     if ids.null_count:
         first = _first_row(pc.is_null(ids))
@@ -182,16 +188,8 @@ def check_ids_and_target(table: pa.Table, name: str, id_col: str, target: str) -
             raise SourceError(
                 f"{name}: id column {id_col!r} has an empty value at data row {_first_row(empty)}"
             )
-    unique = pc.count_distinct(ids).as_py()
-    if unique != table.num_rows:
-        counts = pc.value_counts(ids)
-        values = counts.field("values")
-        dupes = pc.filter(values, pc.greater(counts.field("counts"), 1))
-        shown = ", ".join(repr(v) for v in dupes.slice(0, 3).to_pylist())
-        raise SourceError(
-            f"{name}: id column {id_col!r} has {table.num_rows - unique} duplicated value(s), "
-            f"e.g. {shown}; ids must be unique"
-        )
+    if unique:
+        check_unique_ids(table, name, id_col)
     labels = table.column(target)
     if labels.null_count:
         first = _first_row(pc.is_null(labels))
@@ -205,6 +203,20 @@ def check_ids_and_target(table: pa.Table, name: str, id_col: str, target: str) -
         raise SourceError(
             f"{name}: target column {target!r} has a single value ({only!r}); "
             "there is nothing to predict"
+        )
+
+
+def check_unique_ids(table: pa.Table, name: str, id_col: str) -> None:
+    ids = table.column(id_col)
+    unique = pc.count_distinct(ids).as_py()
+    if unique != table.num_rows:
+        counts = pc.value_counts(ids)
+        values = counts.field("values")
+        dupes = pc.filter(values, pc.greater(counts.field("counts"), 1))
+        shown = ", ".join(repr(v) for v in dupes.slice(0, 3).to_pylist())
+        raise SourceError(
+            f"{name}: id column {id_col!r} has {table.num_rows - unique} duplicated value(s), "
+            f"e.g. {shown}; ids must be unique"
         )
 
 

@@ -31,10 +31,17 @@ def test_existing_out_dir_keeps_only_what_it_had(kit: Kit, tmp_path: Path) -> No
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
-def test_duplicated_ids(kit: Kit, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "rule",
+    ['customer_id = "pseudonymize"', "customer_id = { pseudonymize = true, length = 8 }", ""],
+    ids=["pseudonymized", "short-pseudonyms", "kept"],
+)
+def test_duplicated_ids(kit: Kit, tmp_path: Path, rule: str) -> None:
+    """Pseudonymized ids are checked by their pseudonyms' collision check, others counted."""
     frame = people()
     frame.loc[5, "customer_id"] = frame.loc[6, "customer_id"]
-    message = fails(kit(frame=frame), tmp_path / "out", "duplicated")
+    root = kit(frame=frame, replace={'customer_id = "pseudonymize"': rule})
+    message = fails(root, tmp_path / "out", "duplicated")
     assert "id column 'customer_id' has 1 duplicated value(s)" in message
     assert frame.loc[6, "customer_id"] in message
 
