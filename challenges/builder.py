@@ -340,27 +340,36 @@ def _write_on(
     progress: Progress,
     pool: ThreadPoolExecutor,
 ) -> str:
+    """The pool runs first what is biggest (train.csv) while this thread orders the test rows;
+    takes, CSV and deflate work by column, row slice or chunk, without the GIL."""
     id_col, target = spec.data.id, spec.data.target
     progress("write", 0, 4)
+    train = _take(out, split.train, pool)
+    train_csv = artifacts.Csv.start(train, pool)
     # Test rows in id order, so the order says nothing about which part a row is in.
     every = np.concatenate([split.public, split.private])
     order = pc.sort_indices(out.column(id_col).take(pa.array(every))).to_numpy()
-    every = every[order]
     is_public = order < len(split.public)
-    # One take puts train then test rows in place; the parts are zero-copy slices.
-    rows = pa.array(np.concatenate([split.train, every]))
-    placed = pa.table(list(pool.map(lambda c: c.take(rows), out.columns)), names=out.column_names)
-    train = placed.slice(0, len(split.train))
-    tested = placed.slice(len(split.train))
+    tested = _take(out, every[order], pool)
     all_test = tested.drop_columns([target])
-    public_mask = pa.array(is_public)
-    answers = pa.table(
-        {
-            id_col: tested.column(id_col),
-            target: tested.column(target),
-            "split": pa.array(np.where(is_public, "public", "private")),
-        }
+    all_csv = artifacts.Csv.start(all_test, pool)
+    answers_csv = artifacts.Csv.start(
+        pa.table(
+            {
+                id_col: tested.column(id_col),
+                target: tested.column(target),
+                "split": pa.array(np.where(is_public, "public", "private")),
+            }
+        ),
+        pool,
     )
+    # The public test file is a subset of the lines of the full one when no value spans
+    # lines; otherwise it is written on its own.
+    public_mask = pa.array(is_public)
+    if artifacts.single_line(all_test):
+        public = all_csv.lines(is_public, pool)
+    else:
+        public = artifacts.Csv.start(all_test.filter(public_mask), pool).parts
     shipped = [
         c
         | {"missing": train.column(c["column"]).null_count + _public_nulls(tested, c, public_mask)}
@@ -373,24 +382,14 @@ def _write_on(
     small = [("README.md", readme.encode()), ("brief.md", spec.brief.encode())]
     if spec.starter_path is not None:
         small.append(("starter.ipynb", spec.starter_path.read_bytes()))
-    # The public test file is a subset of the lines of the full one when no value spans
-    # lines; otherwise it is written on its own.
-    subset = artifacts.single_line(all_test)
-    tables = [train, all_test, answers]
-    if not subset:
-        tables.append(all_test.filter(public_mask))
-    train_csv, all_csv, answers_csv = (artifacts.Csv.start(t, pool) for t in tables[:3])
     train_z = artifacts.compress("train.csv", train_csv.result(), pool)
     all_z = artifacts.compress("test.csv", all_csv.result(), pool)
-    public = (
-        all_csv.lines(is_public, pool) if subset else artifacts.Csv.start(tables[3], pool).parts
-    )
     public_z = artifacts.compress("test.csv", [part.result() for part in public], pool)
+    small_z = [artifacts.compress(name, [data], pool) for name, data in small]
     with (work / NAMES["answers"]).open("wb") as stream:
         for part in answers_csv.result():
             stream.write(part)
     progress("write", 1, 4)
-    small_z = [artifacts.compress(name, [data], pool) for name, data in small]
     train_m = train_z()
     artifacts.write_zip(work / NAMES["sandbox"], [train_m, all_z()])
     digest = pool.submit(_sha256, work / NAMES["sandbox"])  # while the bundle is written
@@ -405,6 +404,13 @@ def _write_on(
     result = digest.result()
     progress("write", 4, 4)
     return result
+
+
+def _take(table: pa.Table, rows: np.ndarray, pool: ThreadPoolExecutor) -> pa.Table:
+    """The rows, in order, column by column on the pool."""
+    indices = pa.array(rows)
+    taken = pool.map(lambda column: column.take(indices), table.columns)
+    return pa.table(list(taken), names=table.column_names)
 
 
 def _public_nulls(tested: pa.Table, column: dict[str, Any], public: pa.Array) -> int:
