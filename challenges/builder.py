@@ -240,11 +240,11 @@ def _start_anonymize(
         column = table.column(name)
         rule = spec.rule_for(name)
         result = column if rule is None else TRANSFORMS[rule.kind].apply(column, rule, ctx)
-        before = table.num_rows if name == spec.data.id else pc.count_distinct(column).as_py()
+        before = table.num_rows if name == spec.data.id else source.count_distinct(column)
         unchanged = rule is None or rule.kind in ("keep", "pseudonymize")
         after = None
         if result is not None:
-            after = before if unchanged else pc.count_distinct(result).as_py()
+            after = before if unchanged else source.count_distinct(result)
         entry: dict[str, Any] = {
             "column": name,
             "rule": rule.kind if rule else "none",
@@ -323,7 +323,7 @@ def _collect(
     id_rule = spec.rule_for(spec.data.id)
     # Unique in the source (checked) and pseudonyms are collision-checked: others may collide.
     recheck = id_rule is not None and id_rule.kind not in ("keep", "pseudonymize")
-    if recheck and pc.count_distinct(out.column(spec.data.id)).as_py() != out.num_rows:
+    if recheck and source.count_distinct(out.column(spec.data.id)) != out.num_rows:
         raise ChallengeError(
             f"the rule for the id column {spec.data.id!r} made ids collide; "
             "use pseudonymize (or no rule) for the id"

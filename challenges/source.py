@@ -167,6 +167,12 @@ def _as_utf8(path: Path, raw: bytes, encoding: str) -> bytes:
     return text.encode("utf-8")
 
 
+def count_distinct(values: pa.Array | pa.ChunkedArray) -> int:
+    """Distinct non-null values. Arrow's unique() is about twice as fast as its count_distinct
+    aggregate on a million values (hash table either way); a null is one of its values."""
+    return len(pc.unique(values)) - (1 if values.null_count else 0)
+
+
 def check_ids_and_target(
     table: pa.Table, name: str, id_col: str, target: str, unique: bool = True
 ) -> None:
@@ -197,7 +203,7 @@ def check_ids_and_target(
             f"{name}: target column {target!r} has {labels.null_count} missing value(s) "
             f"(first at data row {first}); drop or fill those rows first"
         )
-    classes = pc.count_distinct(labels).as_py()
+    classes = count_distinct(labels)
     if classes < 2:
         only = labels[0].as_py()
         raise SourceError(
@@ -208,7 +214,7 @@ def check_ids_and_target(
 
 def check_unique_ids(table: pa.Table, name: str, id_col: str) -> None:
     ids = table.column(id_col)
-    unique = pc.count_distinct(ids).as_py()
+    unique = count_distinct(ids)
     if unique != table.num_rows:
         counts = pc.value_counts(ids)
         values = counts.field("values")

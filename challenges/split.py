@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from heldout.challenges.errors import SourceError
+from heldout.challenges.source import count_distinct
 
 # A numeric target with more distinct values than this is stratified by quantile bins.
 MAX_CLASSES = 20
@@ -42,7 +43,7 @@ class Split:
 def strata(target: pa.ChunkedArray) -> np.ndarray:
     """Integer stratum per row: the class, or a quantile bin for a continuous target."""
     is_number = pa.types.is_floating(target.type) or pa.types.is_integer(target.type)
-    if is_number and pc.count_distinct(target).as_py() > MAX_CLASSES:
+    if is_number and count_distinct(target) > MAX_CLASSES:
         values = target.to_numpy()
         edges = np.unique(np.quantile(values, np.linspace(0, 1, QUANTILE_BINS + 1)[1:-1]))
         binned: np.ndarray = np.searchsorted(edges, values, side="right").astype(np.int64)

@@ -183,3 +183,12 @@ def test_wrong_declared_encoding(kit: Kit, tmp_path: Path) -> None:
         )
     message = fails(root, tmp_path / "out", "not valid ascii")
     assert "line 402" in message and "check [data] encoding" in message
+
+
+def test_a_column_with_no_values_builds(kit: Kit, tmp_path: Path) -> None:
+    """Arrow reads an all-empty column as the null type; the report counts 0 distinct."""
+    frame = people().assign(empty=None)
+    output = build(load_spec(kit(frame=frame)), "s", tmp_path / "out")
+    entry = next(c for c in output.report["columns"] if c["column"] == "empty")
+    assert entry["before_distinct"] == entry["after_distinct"] == 0
+    assert entry["missing"] == len(frame)
