@@ -19,8 +19,6 @@ import pyarrow.compute as pc
 
 from heldout.challenges.errors import ChallengeError, PseudonymCollision
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-
 
 def hmac_sha256(secret: bytes, messages: list[bytes]) -> np.ndarray:
     """HMAC-SHA256 of each message as an (n, 32) uint8 matrix (RFC 2104, pads precomputed)."""
@@ -65,18 +63,17 @@ class Keyed:
 
     def pseudonyms(self, prefix: str, length: int) -> pa.Array:
         """`prefix` + `length` hex digits per distinct value, built without a Python loop."""
-        raw = self.digests[:, : (length + 1) // 2]
-        hexed = np.empty((len(raw), raw.shape[1] * 2), dtype=np.uint8)
-        hexed[:, 0::2] = _HEX[raw >> 4]
-        hexed[:, 1::2] = _HEX[raw & 0x0F]
-        hexed = hexed[:, :length]
+        count = len(self.digests)
+        raw = np.ascontiguousarray(self.digests[:, : (length + 1) // 2])
+        hexed = np.frombuffer(raw.tobytes().hex().encode(), dtype=np.uint8)
+        hexed = hexed.reshape(count, 2 * raw.shape[1])
         head = np.frombuffer(prefix.encode(), dtype=np.uint8)
-        rows = np.hstack([np.broadcast_to(head, (len(raw), len(head))), hexed])
-        width = rows.shape[1]
-        offsets = np.arange(len(raw) + 1, dtype=np.int32) * width
-        names = pa.StringArray.from_buffers(
-            len(raw), pa.py_buffer(offsets.tobytes()), pa.py_buffer(rows.tobytes())
-        )
+        width = len(head) + length
+        rows = np.empty((count, width), dtype=np.uint8)
+        rows[:, : len(head)] = head
+        rows[:, len(head) :] = hexed[:, :length]
+        offsets = np.arange(count + 1, dtype=np.int32) * width
+        names = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(rows))
         if length < 16:
             prefix_bits = self.digests[:, :8].copy().view(">u8").reshape(-1) >> (64 - 4 * length)
         else:  # distinct 64-bit prefixes mean distinct longer pseudonyms too
