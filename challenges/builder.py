@@ -363,13 +363,8 @@ def _write_on(
         ),
         pool,
     )
-    # The public test file is a subset of the lines of the full one when no value spans
-    # lines; otherwise it is written on its own.
     public_mask = pa.array(is_public)
-    if artifacts.single_line(all_test):
-        public = all_csv.lines(is_public, pool)
-    else:
-        public = artifacts.Csv.start(all_test.filter(public_mask), pool).parts
+    public = all_csv.lines(is_public, pool)
     shipped = [
         c
         | {"missing": train.column(c["column"]).null_count + _public_nulls(tested, c, public_mask)}
@@ -384,7 +379,13 @@ def _write_on(
         small.append(("starter.ipynb", spec.starter_path.read_bytes()))
     train_z = artifacts.compress("train.csv", train_csv.result(), pool)
     all_z = artifacts.compress("test.csv", all_csv.result(), pool)
-    public_z = artifacts.compress("test.csv", [part.result() for part in public], pool)
+    # The public test file is a subset of the lines of the full one, unless a value spans
+    # lines: then it is written on its own.
+    selected = [part.result() for part in public]
+    public_parts = [part for part in selected if part is not None]
+    if len(public_parts) < len(selected):
+        public_parts = artifacts.Csv.start(all_test.filter(public_mask), pool).result()
+    public_z = artifacts.compress("test.csv", public_parts, pool)
     small_z = [artifacts.compress(name, [data], pool) for name, data in small]
     with (work / NAMES["answers"]).open("wb") as stream:
         for part in answers_csv.result():
