@@ -94,6 +94,9 @@ class Keyed:
         return pa.array(drawn.astype(np.int32))
 
 
+BATCH = 65_536
+
+
 class KeyedHasher:
     """HMACs of source columns under one challenge secret, computed once per column."""
 
@@ -123,8 +126,14 @@ class KeyedHasher:
         if not unique:
             encoded = pc.dictionary_encode(flat)
             flat, indices = encoded.dictionary, encoded.indices
-        if pa.types.is_string(flat.type) or pa.types.is_large_string(flat.type):
-            messages = flat.cast(pa.binary()).to_pylist()  # UTF-8 bytes without decoding
-        else:
-            messages = [canonical(v) for v in flat.to_pylist()]
-        return Keyed(indices, hmac_sha256(self.secret, messages))
+        text = pa.types.is_string(flat.type) or pa.types.is_large_string(flat.type)
+        digests = np.empty((len(flat), 32), dtype=np.uint8)
+        # In batches, so the Python objects of one batch reuse the memory of the last.
+        for start in range(0, len(flat), BATCH):
+            values = flat.slice(start, BATCH)
+            if text:
+                messages = values.cast(pa.binary()).to_pylist()  # UTF-8 bytes, not decoded
+            else:
+                messages = [canonical(v) for v in values.to_pylist()]
+            digests[start : start + len(values)] = hmac_sha256(self.secret, messages)
+        return Keyed(indices, digests)

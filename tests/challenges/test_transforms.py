@@ -205,3 +205,19 @@ def test_hasher_caches_one_pass_per_column() -> None:
 def test_rule_round_trips_to_toml_value() -> None:
     assert Rule("x", "drop").to_toml_value() == "drop"
     assert parse_rule("x", {"truncate": 3}).to_toml_value() == {"truncate": 3}
+
+
+@pytest.mark.parametrize("values", [[f"id-{i}" for i in range(10)], list(range(10))])
+def test_hasher_batches_give_the_standard_hmac(
+    values: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashed in batches (3 values here), each value still gets RFC 2104 HMAC-SHA256."""
+    import hmac
+
+    from heldout.challenges import keyed
+
+    monkeypatch.setattr(keyed, "BATCH", 3)
+    column = pa.chunked_array([pa.array(values)])
+    digests = KeyedHasher("key").of("c", column, unique=True).digests
+    expected = [hmac.new(b"key", str(v).encode(), "sha256").digest() for v in values]
+    assert [bytes(row) for row in digests] == expected
