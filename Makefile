@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy -p heldout.platform -p heldout.graders -p heldout.challenges -p heldout.sandbox
+	$(BIN)/mypy -p heldout.platform -p heldout.graders -p heldout.challenges -p heldout.sandbox -p tests
 
 test: install system image lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -47,6 +47,13 @@ def make_challenge(session: Session, versions: int = 1, **fields: Any) -> Challe
     return challenge
 
 
+def latest_version(challenge: Challenge) -> ChallengeVersion:
+    """The challenge's newest version; it must have one (`make_challenge` makes one)."""
+    version = challenge.latest
+    assert version is not None, f"challenge {challenge.slug!r} has no version"
+    return version
+
+
 def make_candidate(session: Session, **fields: Any) -> Candidate:
     n = next(_seq)
     candidate = Candidate(

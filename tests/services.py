@@ -156,6 +156,18 @@ def wait_for(predicate: object, timeout: float = 30.0, interval: float = 0.1) ->
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+def collect_dialogs(page: Any, into: list[str] | None = None) -> list[str]:
+    """Dismiss every dialog `page` opens (alert, confirm, prompt), recording its message."""
+    messages = [] if into is None else into
+
+    def dismiss(dialog: Any) -> None:
+        messages.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    return messages
+
+
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """Serious and critical axe-core violations on the current page."""
     import axe_playwright_python

@@ -91,7 +91,7 @@ def populate(db: Database, n: int, seed: int = 7) -> tuple[int, str, list[int]]:
                 for i in range(people)
             ],
         )
-        invitations = dict(
+        invitations: dict[int, int] = dict(
             session.execute(
                 text("SELECT candidate_id, id FROM invitations WHERE challenge_id = :c"),
                 {"c": challenge_id},

@@ -22,7 +22,7 @@ def fails(root: Path, out: Path, match: str, kind: type[Exception] = SourceError
 
 def test_existing_out_dir_keeps_only_what_it_had(kit: Kit, tmp_path: Path) -> None:
     frame = people()
-    frame.loc[5, "customer_id"] = frame.loc[6, "customer_id"]
+    frame.at[5, "customer_id"] = str(frame.at[6, "customer_id"])
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
@@ -39,11 +39,11 @@ def test_existing_out_dir_keeps_only_what_it_had(kit: Kit, tmp_path: Path) -> No
 def test_duplicated_ids(kit: Kit, tmp_path: Path, rule: str) -> None:
     """Pseudonymized ids are checked by their pseudonyms' collision check, others counted."""
     frame = people()
-    frame.loc[5, "customer_id"] = frame.loc[6, "customer_id"]
+    frame.at[5, "customer_id"] = str(frame.at[6, "customer_id"])
     root = kit(frame=frame, replace={'customer_id = "pseudonymize"': rule})
     message = fails(root, tmp_path / "out", "duplicated")
     assert "id column 'customer_id' has 1 duplicated value(s)" in message
-    assert frame.loc[6, "customer_id"] in message
+    assert str(frame.at[6, "customer_id"]) in message
 
 
 def test_id_with_missing_values(kit: Kit, tmp_path: Path) -> None:

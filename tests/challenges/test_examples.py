@@ -3,6 +3,7 @@ their starter notebooks succeed on the host (nbclient) and in the real sandbox."
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import shutil
 import uuid
@@ -64,11 +65,11 @@ def test_example_builds_with_a_task_of_each_kind(example: Any) -> None:
 
 def test_starter_notebook_succeeds_on_the_host(example: Any, tmp_path: Path) -> None:
     import nbclient
-    import nbformat
 
+    nbformat: Any = importlib.import_module("nbformat")  # untyped library
     _, spec, output = example
     where = workspace(output, tmp_path)
-    notebook = nbformat.read(where / "starter.ipynb", as_version=4)
+    notebook = nbformat.reads((where / "starter.ipynb").read_text(), as_version=4)
     nbclient.NotebookClient(
         notebook, timeout=120, resources={"metadata": {"path": str(where)}}
     ).execute()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from heldout.challenges.pii import iban_ok, luhn_ok, redact, scan_column
 
 
-def scan(name: str, values: list) -> tuple[str, str, str] | None:
+def scan(name: str, values: Sequence[object]) -> tuple[str, str, str] | None:
     found = scan_column(name, pa.chunked_array([pa.array(values)]))
     return None if found is None else (found.kind, found.example, found.suggestion)
 
@@ -33,8 +34,8 @@ def scan(name: str, values: list) -> tuple[str, str, str] | None:
         (["Ticket raised by Mary Johnson yesterday"], "person_name"),
     ],
 )
-def test_each_kind_is_found(values: list, kind: str) -> None:
-    found = scan("col", values + ["plain text"] * 5)
+def test_each_kind_is_found(values: Sequence[object], kind: str) -> None:
+    found = scan("col", [*values, *["plain text"] * 5])
     assert found is not None and found[0] == kind
 
 

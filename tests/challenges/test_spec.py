@@ -25,7 +25,8 @@ def test_valid_kit_loads_with_every_part(kit: Kit) -> None:
     assert spec.data.id == "customer_id" and spec.data.target == "churned"
     assert spec.split.test_fraction == 0.3 and spec.split.stratify and spec.split.seed == 7
     assert spec.metric.name == "f1" and spec.metric.params == {}
-    assert spec.rule_for("zip") is not None and spec.rule_for("zip").params == {"truncate": 3}
+    zip_rule = spec.rule_for("zip")
+    assert zip_rule is not None and zip_rule.params == {"truncate": 3}
     assert spec.privacy.quasi_identifiers == ("age", "zip", "gender") and spec.privacy.suppress
     assert spec.limits.timeout_s == 600 and spec.limits.submissions == 5
     assert spec.rubric == DEFAULT_RUBRIC and spec.rubric.criteria[0]["weight"] == 2

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,14 +26,14 @@ def apply(
     value: object,
     secret: str = "s",  # noqa: S107
     seed: int = 1,
-) -> list:
+) -> list[Any]:
     rule = parse_rule(column, value)
     ctx = Context(table, KeyedHasher(secret), seed, "id")
     result = TRANSFORMS[rule.kind].apply(table.column(column), rule, ctx)
     return [] if result is None else result.to_pylist()
 
 
-def table(**columns: list) -> pa.Table:
+def table(**columns: Sequence[object]) -> pa.Table:
     return pa.table({name: pa.array(values) for name, values in columns.items()})
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from heldout.platform.services import invitations
-from tests.factories import make_challenge
+from tests.factories import latest_version, make_challenge
+from tests.web import body
 
 NOTEBOOK = json.dumps(
     {
@@ -36,7 +37,7 @@ def token(app: Flask) -> str:
     sv = app.extensions["heldout"]
     with sv.db.session() as session:
         challenge = make_challenge(session)
-        challenge.latest.spec = {
+        latest_version(challenge).spec = {
             "slug": challenge.slug,
             "limits": {"submissions": 2},
             "data": {"id": "id", "target": "y"},
@@ -51,7 +52,7 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def submit(client: FlaskClient, token: str, data: bytes = NOTEBOOK) -> Any:
+def submit(client: FlaskClient, token: str, data: bytes = NOTEBOOK) -> TestResponse:
     return client.post(
         "/api/v1/submissions",
         headers=auth(token),
@@ -64,8 +65,8 @@ def test_challenge_needs_a_valid_bearer_token(client: FlaskClient, token: str) -
     assert client.get("/api/v1/challenge", headers=auth("nope")).status_code == 401
     ok = client.get("/api/v1/challenge", headers=auth(token))
     assert ok.status_code == 200
-    assert ok.json["submissions"] == {"limit": 2, "used": 0, "left": 2}
-    assert ok.json["private_scoring"] is True
+    assert body(ok)["submissions"] == {"limit": 2, "used": 0, "left": 2}
+    assert body(ok)["private_scoring"] is True
 
 
 def test_submit_returns_202_and_status_without_private_score(
@@ -73,11 +74,11 @@ def test_submit_returns_202_and_status_without_private_score(
 ) -> None:
     response = submit(client, token)
     assert response.status_code == 202
-    assert response.json["status"] == "queued"
-    got = client.get(f"/api/v1/submissions/{response.json['id']}", headers=auth(token))
+    assert body(response)["status"] == "queued"
+    got = client.get(f"/api/v1/submissions/{body(response)['id']}", headers=auth(token))
     assert got.status_code == 200
-    assert set(got.json) >= {"id", "status", "public_score", "failure"}
-    assert "private_score" not in json.dumps(got.json)
+    assert set(body(got)) >= {"id", "status", "public_score", "failure"}
+    assert "private_score" not in json.dumps(body(got))
 
 
 @pytest.mark.parametrize(
@@ -108,7 +109,7 @@ def test_invalid_notebooks_are_refused_with_a_reason(
 ) -> None:
     response = submit(client, token, data)
     assert response.status_code == 400
-    assert says in response.json["error"]
+    assert says in body(response)["error"]
 
 
 def test_submission_limit_is_enforced(client: FlaskClient, token: str) -> None:
@@ -116,7 +117,7 @@ def test_submission_limit_is_enforced(client: FlaskClient, token: str) -> None:
     assert submit(client, token).status_code == 202
     refused = submit(client, token)
     assert refused.status_code == 429
-    assert "all 2 submissions" in refused.json["error"]
+    assert "all 2 submissions" in body(refused)["error"]
 
 
 def test_candidate_cannot_read_another_candidates_submission(
@@ -125,7 +126,7 @@ def test_candidate_cannot_read_another_candidates_submission(
     sv = app.extensions["heldout"]
     slug = invitations.authenticate(sv.db, token).slug
     other = invitations.invite(sv.db, sv.config, slug, "bob@example.com").token
-    mine = submit(client, token).json["id"]
+    mine = body(submit(client, token))["id"]
     assert client.get(f"/api/v1/submissions/{mine}", headers=auth(other)).status_code == 404
 
 
@@ -136,7 +137,7 @@ def test_revoked_and_expired_tokens_are_refused(
     invitations.revoke(sv.db, token)
     response = client.get("/api/v1/challenge", headers=auth(token))
     assert response.status_code == 401
-    assert "withdrawn" in response.json["error"]
+    assert "withdrawn" in body(response)["error"]
 
 
 WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 4096  # an EBML header: what a WebM file starts with
@@ -145,32 +146,32 @@ WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 4096  # an EBML header: what a WebM file 
 def test_explanation_text_and_video_attach_to_own_submission(
     app: Flask, client: FlaskClient, token: str
 ) -> None:
-    sub = submit(client, token).json["id"]
+    sub = body(submit(client, token))["id"]
     url = f"/api/v1/submissions/{sub}/explanation"
     text = client.post(url, headers=auth(token), data={"text": "I chose F1 because..."})
-    assert text.status_code == 201 and text.json["text"] is True
+    assert text.status_code == 201 and body(text)["text"] is True
     video = client.post(url, headers=auth(token), data={"video": (io.BytesIO(WEBM), "talk.bin")})
     assert video.status_code == 201
-    assert video.json["video"] is True and video.json["video_size"] == len(WEBM)
+    assert body(video)["video"] is True and body(video)["video_size"] == len(WEBM)
 
 
 def test_explanation_video_type_comes_from_its_bytes_not_its_name(
     client: FlaskClient, token: str
 ) -> None:
-    sub = submit(client, token).json["id"]
+    sub = body(submit(client, token))["id"]
     response = client.post(
         f"/api/v1/submissions/{sub}/explanation",
         headers=auth(token),
         data={"video": (io.BytesIO(b"MZ\x90\x00 not a video" * 10), "talk.mp4")},
     )
     assert response.status_code == 400
-    assert "MP4, WebM or MOV" in response.json["error"]
+    assert "MP4, WebM or MOV" in body(response)["error"]
 
 
 def test_explanation_needs_a_field_and_an_own_submission(
     app: Flask, client: FlaskClient, token: str
 ) -> None:
-    sub = submit(client, token).json["id"]
+    sub = body(submit(client, token))["id"]
     url = f"/api/v1/submissions/{sub}/explanation"
     assert client.post(url, headers=auth(token)).status_code == 400
     sv = app.extensions["heldout"]
@@ -186,4 +187,4 @@ def test_an_oversized_upload_is_refused_from_its_declared_length(
     big = b"x" * (60 * 2**20)
     response = submit(client, token, big)
     assert response.status_code == 413
-    assert "far larger than the 20 MB limit" in response.json["error"]
+    assert "far larger than the 20 MB limit" in body(response)["error"]

@@ -76,13 +76,15 @@ def test_resumable_upload_survives_a_broken_chunk(
 def test_a_new_video_replaces_the_old_one(
     db: Database, storage: Storage, invitation_id: int
 ) -> None:
-    keys = []
+    keys: list[str] = []
     for head in (WEBM, MOV):
         upload = explanations.start_upload(db, storage, invitation_id, 64, LIMIT)
         explanations.write_chunk(
             db, storage, invitation_id, upload.id, 0, io.BytesIO(head + b"\0" * 48), 64
         )
-        keys.append(_stored(db, invitation_id).video_key)
+        key = _stored(db, invitation_id).video_key
+        assert key is not None
+        keys.append(key)
     assert not storage.exists(keys[0]) and storage.exists(keys[1])
     assert _stored(db, invitation_id).video_type == "video/quicktime"
 

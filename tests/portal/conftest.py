@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from heldout.platform.services import invitations
-from tests.factories import make_challenge
+from tests.factories import latest_version, make_challenge
 
 BRIEF = """# Predict which customers leave
 
@@ -67,7 +67,7 @@ def invite_to_new_challenge(app: Flask, email: str = "ada@example.com", **spec: 
     with sv.db.session() as session:
         challenge = make_challenge(session)
         challenge.title = "Predict customer churn"
-        version = challenge.latest
+        version = latest_version(challenge)
         version.spec = {
             "slug": challenge.slug,
             "limits": {"submissions": 3, "timeout_s": 600, "memory_mb": 2048, "cpus": 1},

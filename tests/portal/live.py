@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from heldout.platform.app import create_app
 from heldout.platform.config import Config
 from heldout.platform.services import invitations
-from tests.factories import make_challenge
+from tests.factories import latest_version, make_challenge
 from tests.portal.conftest import BRIEF, notebook
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "portal"
@@ -83,7 +83,7 @@ def build_challenge(app: Flask) -> str:
         challenge = make_challenge(session)
         challenge.title = "Predict customer churn"
         challenge.state = "published"
-        version = challenge.latest
+        version = latest_version(challenge)
         version.spec = {
             "slug": challenge.slug,
             "limits": {"submissions": 5, "timeout_s": 120, "memory_mb": 1024, "cpus": 1},

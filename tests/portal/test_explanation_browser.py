@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from heldout.platform.db import Database
 from heldout.platform.models import Explanation, Invitation
 from tests.factories import make_submission
 from tests.portal.live import Portal, live_portal, screenshot
-from tests.services import axe_violations
+from tests.services import axe_violations, collect_dialogs
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +34,7 @@ def portal(tmp_path: Path) -> Iterator[Portal]:
 def _sign_in(portal: Portal, page: Any, scored: bool = True) -> int:
     """Open a new invitation; with `scored`, the candidate already has a scored submission."""
     token = portal.invite()
-    db = portal.app.extensions["heldout"].db
+    db: Database = portal.app.extensions["heldout"].db
     with db.session() as session:
         invitation = session.scalars(select(Invitation).order_by(Invitation.id.desc())).first()
         assert invitation is not None
@@ -46,7 +47,8 @@ def _sign_in(portal: Portal, page: Any, scored: bool = True) -> int:
 
 
 def _explanation(portal: Portal, invitation_id: int) -> Explanation:
-    with portal.app.extensions["heldout"].db.session() as session:
+    db: Database = portal.app.extensions["heldout"].db
+    with db.session() as session:
         found = session.scalars(
             select(Explanation).where(Explanation.invitation_id == invitation_id)
         ).first()
@@ -171,8 +173,7 @@ def test_markdown_explanation_renders_inert_and_survives_a_closed_tab(
     portal: Portal, page: Any
 ) -> None:
     invitation_id = _sign_in(portal, page)
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    dialogs = collect_dialogs(page)
     text = (
         "# My approach\n\nI used **logistic regression**.\n\n"
         "<script>window.__pwned = 1; alert('script')</script>\n\n"
@@ -189,7 +190,7 @@ def test_markdown_explanation_renders_inert_and_survives_a_closed_tab(
 
     page.close()  # the tab closes without saving
     again = page.context.new_page()
-    again.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    collect_dialogs(again, dialogs)
     again.goto(f"{portal.url}/explanation")
     assert again.get_by_label("Your explanation").input_value() == text
     again.locator("#preview").get_by_role("heading", name="My approach").wait_for()

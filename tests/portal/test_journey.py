@@ -31,9 +31,10 @@ RUN_TIMEOUT_MS = 240_000  # a cold container plus pandas and scikit-learn import
 
 @pytest.fixture
 def sandbox(docker_client: Any) -> Any:
-    from heldout.sandbox import SandboxError, get_backend
+    from heldout.sandbox import DockerBackend, SandboxError, get_backend
 
     backend = get_backend("docker", worker="portal-journey")
+    assert isinstance(backend, DockerBackend)
     try:
         backend.image_ref()
     except SandboxError as exc:

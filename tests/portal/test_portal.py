@@ -15,17 +15,19 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from heldout.platform.models import Invitation, utcnow
 from heldout.platform.services import invitations
 from tests.factories import make_submission
 from tests.portal.conftest import Invited, csrf_of, invite_to_new_challenge, notebook
 from tests.services import free_port, wait_for
+from tests.web import body
 
 JSON = {"Accept": "application/json"}
 
 
-def _submit(client: FlaskClient, data: bytes = b"", name: str = "solution.ipynb") -> object:
+def _submit(client: FlaskClient, data: bytes = b"", name: str = "solution.ipynb") -> TestResponse:
     return client.post(
         "/submissions",
         data={"notebook": (io.BytesIO(data or notebook()), name)},
@@ -103,19 +105,19 @@ def test_every_form_needs_the_csrf_token(signed_in: FlaskClient) -> None:
     refused = signed_in.post(
         "/submissions", data={"notebook": (io.BytesIO(notebook()), "a.ipynb")}, headers=JSON
     )
-    assert refused.status_code == 400 and "expired" in refused.json["error"]
+    assert refused.status_code == 400 and "expired" in body(refused)["error"]
     assert signed_in.post("/explanation/text", data={"text": "x"}).status_code == 400
     assert signed_in.post("/leave").status_code == 400
 
 
 def test_submit_then_list_and_detail(signed_in: FlaskClient) -> None:
     response = _submit(signed_in)
-    assert response.status_code == 201 and response.json["status"] == "queued"
-    listing = signed_in.get("/submissions.json").json
+    assert response.status_code == 201 and body(response)["status"] == "queued"
+    listing = body(signed_in.get("/submissions.json"))
     assert listing["active"] is True and listing["left"] == 2
-    assert listing["statuses"] == {str(response.json["id"]): "queued"}
+    assert listing["statuses"] == {str(body(response)["id"]): "queued"}
     assert "Submission" in listing["html"]
-    detail = signed_in.get(f"/submissions/{response.json['id']}").get_data(as_text=True)
+    detail = signed_in.get(f"/submissions/{body(response)['id']}").get_data(as_text=True)
     assert "Queued" in detail and "updates by itself" in detail
 
 
@@ -131,7 +133,7 @@ def test_the_server_checks_type_and_size_again(
     signed_in: FlaskClient, data: bytes, name: str, says: str
 ) -> None:
     response = _submit(signed_in, data, name)
-    assert response.status_code == 400 and says in response.json["error"]
+    assert response.status_code == 400 and says in body(response)["error"]
 
 
 def test_submissions_are_rate_limited(signed_in: FlaskClient) -> None:
@@ -170,13 +172,13 @@ def test_final_submission_defaults_to_latest_scored_and_can_be_chosen(
         first = make_submission(session, invitation, status="scored", public_score=0.7).id
         second = make_submission(session, invitation, status="scored", public_score=0.6).id
         queued = make_submission(session, invitation).id
-    rows = signed_in.get("/submissions.json").json["html"]
+    rows = body(signed_in.get("/submissions.json"))["html"]
     assert rows.index('class="badge">Final') > rows.index(f'data-id="{second}"')
     token = csrf_of(signed_in)
     refused = signed_in.post(
         f"/submissions/{queued}/final", headers={"X-CSRF-Token": token, **JSON}
     )
-    assert refused.status_code == 400 and "only a scored" in refused.json["error"]
+    assert refused.status_code == 400 and "only a scored" in body(refused)["error"]
     chosen = signed_in.post(
         f"/submissions/{first}/final", data={"csrf_token": token, "next": "//evil.example"}
     )
@@ -211,13 +213,13 @@ def test_executed_notebook_is_served_sanitized_with_a_strict_policy(
     assert response.headers["Content-Security-Policy"] == (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     )
-    body = response.get_data(as_text=True)
-    assert "<b>bold</b>" in body and "<script" not in body
+    html = response.get_data(as_text=True)
+    assert "<b>bold</b>" in html and "<script" not in html
     page = signed_in.get(f"/submissions/{sub_id}").get_data(as_text=True)
     assert 'sandbox=""' in page and f"/submissions/{sub_id}/notebook" in page
 
 
-def _start(client: FlaskClient, size: int) -> object:
+def _start(client: FlaskClient, size: int) -> TestResponse:
     return client.post(
         "/explanation/upload",
         json={"size": size},
@@ -225,7 +227,7 @@ def _start(client: FlaskClient, size: int) -> object:
     )
 
 
-def _put(client: FlaskClient, upload: str, offset: int, data: bytes) -> object:
+def _put(client: FlaskClient, upload: str, offset: int, data: bytes) -> TestResponse:
     return client.put(
         f"/explanation/upload/{upload}?offset={offset}",
         data=data,
@@ -238,19 +240,19 @@ WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 60
 
 def test_chunked_upload_checks_type_size_and_offsets(app: Flask, signed_in: FlaskClient) -> None:
     assert _start(signed_in, 3 * 2**30).status_code == 400  # over the 2 GiB default
-    upload = _start(signed_in, 6 * 2**20 + len(WEBM)).json
+    upload = body(_start(signed_in, 6 * 2**20 + len(WEBM)))
     assert upload["received"] == 0 and upload["chunk_size"] == 8 * 2**20
     bad = _put(signed_in, upload["id"], 0, b"%PDF" + b"\0" * (6 * 2**20 + 60))
-    assert bad.status_code == 400 and "checked from its contents" in bad.json["error"]
+    assert bad.status_code == 400 and "checked from its contents" in body(bad)["error"]
     assert signed_in.get(f"/explanation/upload/{upload['id']}", headers=JSON).status_code == 404
 
-    upload = _start(signed_in, 6 * 2**20 + len(WEBM)).json
+    upload = body(_start(signed_in, 6 * 2**20 + len(WEBM)))
     first = WEBM + os.urandom(6 * 2**20)
     small = _put(signed_in, upload["id"], 0, first[: 2**20])
-    assert small.status_code == 400 and "Only the last chunk" in small.json["error"]
+    assert small.status_code == 400 and "Only the last chunk" in body(small)["error"]
     assert _put(signed_in, upload["id"], 2**20, first).status_code == 400  # past what arrived
     done = _put(signed_in, upload["id"], 0, first)
-    assert done.status_code == 200 and done.json["complete"] is True
+    assert done.status_code == 200 and body(done)["complete"] is True
     video = signed_in.get("/explanation/video", headers={"Range": "bytes=0-3"})
     assert video.status_code == 206 and video.data == WEBM[:4]
     assert video.mimetype == "video/webm"
@@ -261,7 +263,7 @@ def test_an_upload_id_of_another_candidate_is_not_found(
 ) -> None:
     other = invite_to_new_challenge(app, "eve@example.com")
     client.get(f"/i/{other.token}")
-    theirs = _start(client, 100).json["id"]
+    theirs = body(_start(client, 100))["id"]
     client.get(f"/i/{invited.token}")
     assert client.get(f"/explanation/upload/{theirs}", headers=JSON).status_code == 404
     assert _put(client, theirs, 0, WEBM).status_code == 404
@@ -274,7 +276,7 @@ def test_draft_autosave_returns_a_sanitized_preview(signed_in: FlaskClient) -> N
         headers={**JSON, "X-CSRF-Token": csrf_of(signed_in)},
     )
     assert saved.status_code == 200
-    assert "<h1>Plan</h1>" in saved.json["html"] and "<script" not in saved.json["html"]
+    assert "<h1>Plan</h1>" in body(saved)["html"] and "<script" not in body(saved)["html"]
     page = signed_in.get("/explanation").get_data(as_text=True)
     assert "# Plan\n&lt;script&gt;" in page  # the draft is back in the textarea
 

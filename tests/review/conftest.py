@@ -51,7 +51,7 @@ def notebook(outputs: list[dict[str, Any]] | None = None, markdown: str = "# Ana
     ).encode()
 
 
-GRADING = {
+GRADING: dict[str, Any] = {
     "metric": "f1",
     "score": 0.8,
     "private_score": 0.78,

@@ -17,14 +17,16 @@ from heldout.platform.services import dashboard as dash
 from tests.bench.dashboard import PASSWORD, populate
 from tests.review.conftest import login
 
+Filled = tuple[Database, int, str, list[int]]  # the database, challenge id, slug, reviewer ids
+
 
 @pytest.fixture
-def filled(app: Flask) -> tuple[Database, int, str, list[int]]:
+def filled(app: Flask) -> Filled:
     db: Database = app.extensions["heldout"].db
     return (db, *populate(db, 90))
 
 
-def test_sorting_puts_missing_scores_last_both_ways(filled: tuple) -> None:
+def test_sorting_puts_missing_scores_last_both_ways(filled: Filled) -> None:
     db, challenge_id, _, reviewers = filled
     for desc in (True, False):
         page = dash.page(
@@ -37,7 +39,7 @@ def test_sorting_puts_missing_scores_last_both_ways(filled: tuple) -> None:
         assert page.total == 90
 
 
-def test_pages_follow_each_other_without_overlap(filled: tuple) -> None:
+def test_pages_follow_each_other_without_overlap(filled: Filled) -> None:
     db, challenge_id, _, reviewers = filled
     seen: list[int] = []
     for number in range(1, 11):
@@ -48,7 +50,7 @@ def test_pages_follow_each_other_without_overlap(filled: tuple) -> None:
     assert dash.page(db, challenge_id, reviewers[0], dash.Query(page=10, per_page=10)).rows == []
 
 
-def test_filters_by_status_review_state_and_pseudonym(filled: tuple) -> None:
+def test_filters_by_status_review_state_and_pseudonym(filled: Filled) -> None:
     db, challenge_id, _, reviewers = filled
     failed = dash.page(db, challenge_id, reviewers[0], dash.Query(status="failed", per_page=200))
     with db.session() as session:
@@ -69,7 +71,7 @@ def test_filters_by_status_review_state_and_pseudonym(filled: tuple) -> None:
     assert found.total == 3  # each candidate has three submissions
 
 
-def test_bad_dashboard_arguments_are_a_clear_400(app: Flask, filled: tuple) -> None:
+def test_bad_dashboard_arguments_are_a_clear_400(app: Flask, filled: Filled) -> None:
     _, _, slug, _ = filled
     client = app.test_client()
     login(client, f"bench0-{slug}@example.com", PASSWORD)
@@ -79,7 +81,7 @@ def test_bad_dashboard_arguments_are_a_clear_400(app: Flask, filled: tuple) -> N
 
 
 def test_csv_export_has_every_submission_and_review_and_is_audited(
-    app: Flask, filled: tuple
+    app: Flask, filled: Filled
 ) -> None:
     db, _, slug, _ = filled
     with db.session() as session:
@@ -101,7 +103,7 @@ def test_csv_export_has_every_submission_and_review_and_is_audited(
     assert len(events) == 1
 
 
-def test_distribution_plot_marks_the_selected_submission(app: Flask, filled: tuple) -> None:
+def test_distribution_plot_marks_the_selected_submission(app: Flask, filled: Filled) -> None:
     db, challenge_id, slug, reviewers = filled
     page = dash.page(db, challenge_id, reviewers[0], dash.Query(sort="public"))
     best = page.rows[0]
@@ -126,7 +128,9 @@ def test_distribution_escapes_text() -> None:
     ET.fromstring(svg)  # noqa: S314  (built here from numbers)
 
 
-def test_an_unassigned_reviewer_cannot_mark_a_foreign_submission(app: Flask, filled: tuple) -> None:
+def test_an_unassigned_reviewer_cannot_mark_a_foreign_submission(
+    app: Flask, filled: Filled
+) -> None:
     db, _, slug, _ = filled
     accounts.add_user(db, "other@example.com", "reviewer", PASSWORD)
     client = app.test_client()

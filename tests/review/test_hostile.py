@@ -15,6 +15,7 @@ from flask import Flask
 
 from tests.review.browser import shot, sign_in
 from tests.review.conftest import seed
+from tests.services import collect_dialogs
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +34,7 @@ HTML_PAYLOAD = (
     "<object data=\"javascript:top.__pwned='object'\"></object>"
     '<div style="background:url(javascript:alert(1))">styled</div>'
 )
-OUTPUTS = [
+OUTPUTS: list[dict[str, Any]] = [
     {"output_type": "display_data", "metadata": {}, "data": {"text/html": HTML_PAYLOAD}},
     {"output_type": "display_data", "metadata": {}, "data": {"image/svg+xml": SVG_SCRIPT}},
     {
@@ -86,8 +87,7 @@ LOGS = "Traceback <script>top.__pwned='logs'</script><img src=x onerror=top.__pw
 
 def _open(page: Any, live_server: str, app: Flask) -> tuple[Any, list[str]]:
     s = seed(app, outputs=OUTPUTS, text=EXPLANATION, logs=LOGS, filename="<img src=x onerror=1>")
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    dialogs = collect_dialogs(page)
     sign_in(page, live_server, s.reviewer)
     page.goto(f"{live_server}/review/s/{s.submission_id}")
     page.wait_for_selector("#explanation")
@@ -135,10 +135,10 @@ def test_notebook_iframe_is_a_second_wall(
     app: Flask, page: Any, live_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Even if the sanitizer let everything through, the sandbox and CSP stop the script."""
-    from heldout.platform.web import review
+    from heldout.platform.services import rendering
 
     monkeypatch.setattr(
-        review.rendering,
+        rendering,
         "notebook_html",
         lambda _bytes, title="": f"<!doctype html><body><p>raw</p>{HTML_PAYLOAD}</body>",
     )

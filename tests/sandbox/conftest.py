@@ -14,7 +14,13 @@ from heldout.sandbox import DockerBackend, Limits, RunResult, build_image
 
 FILES = Path(__file__).parent / "files"
 # Small limits keep the attack tests quick on a 2-core machine.
-SMALL = {"timeout_s": 10.0, "memory_mb": 256, "pids": 64, "disk_mb": 32, "tmp_mb": 32}
+SMALL: dict[str, Any] = {
+    "timeout_s": 10.0,
+    "memory_mb": 256,
+    "pids": 64,
+    "disk_mb": 32,
+    "tmp_mb": 32,
+}
 
 
 @pytest.fixture(scope="session")

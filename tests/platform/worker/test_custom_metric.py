@@ -71,7 +71,8 @@ def test_custom_metric_scores_submissions(config: Config, db: Database, tmp_path
     Worker(config, db, storage, FakeBackend(handler), poll_s=0.01).run(until_idle=True)
     with db.session() as session:
         sub = session.get(Submission, submission_id)
-        assert sub is not None and sub.status == "scored", sub.failure_message
+        assert sub is not None
+        assert sub.status == "scored", sub.failure_message
         expected_public = 1 - (len(public) // 2) / len(public)
         assert sub.public_score == pytest.approx(expected_public)
         assert sub.private_score == pytest.approx(1.0)

@@ -10,6 +10,7 @@ import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -21,6 +22,7 @@ from heldout.platform.storage import Storage, open_storage
 from heldout.platform.worker import queue
 from heldout.platform.worker.loop import Worker
 from heldout.sandbox import FakeBackend, Limits, RunResult, SandboxError
+from heldout.sandbox.result import Status
 from tests.factories import make_challenge, make_invitation, make_submission
 
 IDS = [f"id{n}" for n in range(20)]
@@ -60,7 +62,7 @@ def submission_id(db: Database, storage: Storage) -> int:
 
 
 def writes(
-    predictions: str | None, status: str = "succeeded", **extra: object
+    predictions: str | None, status: Status = "succeeded", **extra: Any
 ) -> Callable[[Path, Path, Path, Limits], RunResult]:
     def handler(notebook: Path, data_dir: Path, out_dir: Path, limits: Limits) -> RunResult:
         assert (data_dir / "test.csv").is_file()  # the sandbox inputs were unpacked
@@ -73,14 +75,14 @@ def writes(
             path.write_text(predictions)
         return RunResult(
             status=status,
-            reason=str(extra.pop("reason", "")),  # type: ignore[arg-type]
+            reason=str(extra.pop("reason", "")),
             duration_s=1.5,
             executed_path=executed,
             predictions_path=path,
             image_digest="sha256:abc",
             notebook_sha256="n" * 64,
             **extra,
-        )  # type: ignore[arg-type]
+        )
 
     return handler
 
@@ -157,7 +159,12 @@ def test_notebook_error_names_cell_and_exception(
     ],
 )
 def test_sandbox_outcomes_map_to_failure_categories(
-    config: Config, db: Database, storage: Storage, submission_id: int, status: str, category: str
+    config: Config,
+    db: Database,
+    storage: Storage,
+    submission_id: int,
+    status: Status,
+    category: str,
 ) -> None:
     run_once(config, db, storage, FakeBackend(writes(None, status, reason="why")))
     sub = load(db, submission_id)
@@ -229,9 +236,9 @@ def test_result_of_a_lost_lease_is_discarded(
 
     def slow(notebook: Path, data_dir: Path, out_dir: Path, limits: Limits) -> RunResult:
         with db.session() as session:  # meanwhile the lease expires and another worker claims
-            session.get(Submission, submission_id).lease_expires_at = (  # type: ignore[union-attr]
-                session.get(Submission, submission_id).created_at
-            )  # type: ignore[union-attr]
+            sub = session.get(Submission, submission_id)
+            assert sub is not None
+            sub.lease_expires_at = sub.created_at
         other = queue.claim(db, "other-worker", 60)
         assert other is not None
         stolen.append(other)
