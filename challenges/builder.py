@@ -284,7 +284,9 @@ def _split_and_check(
     qis = spec.privacy.quasi_identifiers
     k = spec.privacy.k
     quasi = pa.table({name: _shipped(columns[name]) for name in qis}) if qis else pa.table({})
-    shipped = np.concatenate([split.train, split.public])
+    # Over every row that enters the sandbox (train + public + private test): a notebook can
+    # read the private rows' features, so they must be as anonymous as what candidates get.
+    shipped = _in_sandbox(split)
     result = privacy.k_anonymity(quasi, qis, k, shipped)
     suppressed = 0
     if qis and result.achieved < k:
@@ -294,7 +296,7 @@ def _split_and_check(
         split = split.without(result.suppress)
         if len(split.train) == 0 or len(split.public) == 0:
             raise KAnonymityError(k, result.achieved, result.smallest)
-        shipped = np.concatenate([split.train, split.public])
+        shipped = _in_sandbox(split)
         result = privacy.k_anonymity(quasi, qis, k, shipped)
     return split, {
         "quasi_identifiers": list(qis),
@@ -303,6 +305,10 @@ def _split_and_check(
         "suppress": spec.privacy.suppress,
         "rows_suppressed": suppressed,
     }
+
+
+def _in_sandbox(split: Split) -> np.ndarray:
+    return np.concatenate([split.train, split.public, split.private])
 
 
 def _collect(

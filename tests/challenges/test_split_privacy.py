@@ -83,13 +83,26 @@ def test_build_suppresses_and_reports_how_many(kit: Kit, tmp_path: Path) -> None
     output = build(load_spec(root), "s", tmp_path / "out")
     assert output.report["rows_suppressed"] > 0
     assert output.report["k_achieved"] >= 25
-    shipped = pd.concat(
+    in_sandbox = pd.concat(
         [
-            read_member(output.bundle_zip, "data/train.csv"),
-            read_member(output.bundle_zip, "data/test.csv"),
+            read_member(output.sandbox_zip, "train.csv"),
+            read_member(output.sandbox_zip, "test.csv"),
         ]
     )
-    assert shipped.groupby(["age", "zip", "gender"]).size().min() >= 25
-    answers = pd.read_csv(output.answers_csv)
-    total = len(shipped) + (answers["split"] == "private").sum()
-    assert total + output.report["rows_suppressed"] == len(people())
+    assert in_sandbox.groupby(["age", "zip", "gender"]).size().min() >= 25
+    assert len(in_sandbox) + output.report["rows_suppressed"] == len(people())
+
+
+def test_a_private_row_unique_on_the_quasi_identifiers_fails_the_build(
+    kit: Kit, tmp_path: Path
+) -> None:
+    """Counted over train + public test alone, this kit passed: the sandbox holds the private
+    test rows too, and a notebook can print them."""
+    frame = people()
+    labels = pa.chunked_array([pa.array(frame["churned"])])
+    private_row = int(split_rows(strata(labels), 0.3, 0.5, 7).private[0])
+    frame.loc[private_row, "zip"] = "99999"  # "999" after truncation: a group of one
+    root = kit(frame=frame, replace={"suppress = true": "suppress = false"})
+    with pytest.raises(KAnonymityError) as caught:
+        build(load_spec(root), "s", tmp_path / "out")
+    assert "zip='999'" in str(caught.value) or "zip=999" in str(caught.value)
