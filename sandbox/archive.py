@@ -57,12 +57,11 @@ def inputs_tar(notebook: Path, name: str, data_dir: Path) -> IO[bytes]:
 
 
 def control_tar(settings: dict[str, Any]) -> bytes:
-    """`.heldout/go.json`: the runner starts the notebook when this appears."""
+    """`go.json` for the runner's outbox: the runner starts the notebook when it appears."""
     body = json.dumps(settings).encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        tar.addfile(_info(".heldout", directory=True))
-        tar.addfile(_info(".heldout/go.json", size=len(body)), io.BytesIO(body))
+        tar.addfile(_info("go.json", size=len(body)), io.BytesIO(body))
     return buffer.getvalue()
 
 

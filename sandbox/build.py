@@ -26,6 +26,7 @@ IMAGE_FILES = (
     "Dockerfile",
     "image/offline.Dockerfile",
     "image/rootfs.sh",
+    "image/kernel.py",
     "image/runner.py",
     "requirements.txt",
 )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -24,10 +26,15 @@ from heldout.sandbox.result import RunResult
 
 WORK = "/home/sandbox/work"
 OUTBOX = "/home/sandbox/outbox"
-DONE = b"HELDOUT-DONE\n"
+DONE = b"HELDOUT-DONE "
 # The notebook's user: not 0, and no account on a typical host (uid 1000 often is one), so a
 # process that escaped the container's namespaces would own nothing there.
 UID = 10001
+# The runner's user: another uid than the notebook's, so the candidate's code cannot write the
+# runner's outbox and report, signal or trace it, or open its stdout (the done line's channel).
+RUNNER_UID = 10002
+KERNEL_CMD = ["python", "/opt/heldout/kernel.py"]
+REPORT_MB = 4
 CONTAINER_TMP = "/tmp"  # noqa: S108  (the container's own /tmp, a size-capped tmpfs)
 LABEL = "heldout.sandbox"
 DEADLINE_LABEL = "heldout.deadline"
@@ -43,6 +50,7 @@ class Prepared:
 
     container: Any
     sock: Any
+    kernel: str = ""  # the id of the kernel's `docker exec`, to ask the engine how it ended
 
 
 class DockerBackend(Backend):
@@ -175,16 +183,23 @@ class DockerBackend(Backend):
             "OPENBLAS_NUM_THREADS": threads,
             "MKL_NUM_THREADS": threads,
             "HELDOUT_PREIMPORT": ",".join(self.preimport if warm else ()),
+            # signs the kernel's messages; the kernel knows it (it is its own channel), the
+            # run's token (in go.json, in the runner's outbox) it never sees
+            "HELDOUT_KERNEL_KEY": secrets.token_hex(16),
         }
         data_mb = self.pool.data_mb if warm else math.ceil(data_bytes / MB) + 1
         mounts = [
             _tmpfs_volume(WORK, limits.disk_mb, f"uid={UID},gid={UID},mode=0755", all_labels),
             # root-owned and 0555: the notebook reads data/ but cannot write there
             _tmpfs_volume(f"{WORK}/data", data_mb, "uid=0,gid=0,mode=0555", all_labels),
-            # the runner's outputs: their own volume, so a full working directory cannot stop
-            # the report (the notebook could still write here on purpose; only to its own harm)
+            # the runner's inbox and outbox: its own uid and 0700, so the notebook can neither
+            # read the run's token there nor write a report; its own volume, so a full working
+            # directory cannot stop the report
             _tmpfs_volume(
-                OUTBOX, limits.executed_mb + 8, f"uid={UID},gid={UID},mode=0700", all_labels
+                OUTBOX,
+                limits.executed_mb + REPORT_MB + 4,
+                f"uid={RUNNER_UID},gid={RUNNER_UID},mode=0700",
+                all_labels,
             ),
         ]
         host_config = api.create_host_config(
@@ -211,7 +226,7 @@ class DockerBackend(Backend):
         created = api.create_container(
             image,
             name=name or run_name(deadline),
-            user=f"{UID}:{UID}",
+            user=f"{RUNNER_UID}:{RUNNER_UID}",
             environment=env,
             working_dir=WORK,
             labels=all_labels,
@@ -222,10 +237,17 @@ class DockerBackend(Backend):
         try:
             sock = None if warm else _attach(api, container.id)
             container.start()
+            # The kernel as the notebook's user, beside the runner (not its child): no uid of
+            # the candidate's code is the runner's. The runner connects over loopback.
+            kernel = api.exec_create(
+                container.id, KERNEL_CMD, stdout=False, stderr=False, user=f"{UID}:{UID}",
+                workdir=WORK,
+            )  # fmt: skip
+            api.exec_start(kernel["Id"], detach=True)
         except BaseException:
-            self._remove(container)
+            self.remove(container)
             raise
-        return Prepared(container, sock)
+        return Prepared(container, sock, kernel["Id"])
 
     def _drive(
         self,
@@ -242,20 +264,31 @@ class DockerBackend(Backend):
         name = "notebook.ipynb"
         with archive.inputs_tar(notebook, name, data_dir) as tar:
             container.put_archive(WORK, tar)
+        # Only the runner reads this (its outbox is 0700): the report and the done line must
+        # carry it, so nothing the notebook made, and no other run, can pass for this run's.
+        token = secrets.token_hex(16)
         settings = {
             "notebook": name,
             "timeout_s": limits.timeout_s,
             "cell_output_bytes": limits.cell_output_kb * 1024,
             "output_abort_bytes": limits.output_abort_mb * MB,
+            "predictions_bytes": limits.predictions_mb * MB,
+            "token": token,
         }
         since = time.time()
-        container.put_archive(WORK, archive.control_tar(settings))
+        container.put_archive(OUTBOX, archive.control_tar(settings))
         went = time.monotonic()
-        finished = _wait_done(sock, went + limits.timeout_s + limits.grace_s)
+        finished = _wait_done(sock, went + limits.timeout_s + limits.grace_s, token)
         duration = time.monotonic() - went
         with contextlib.suppress(Exception):
             container.pause()  # freeze every process: outputs cannot change while copied
         report = _read_report(container) if finished else None
+        if report is not None and report.get("token") != token:
+            # the done line carried our token, the report did not: not this run's container
+            raise SandboxError("the sandbox's report belongs to another run; the run is retried")
+        failure = (report or {}).get("failure")
+        if isinstance(failure, dict) and failure.get("ename") == "DeadKernelError":
+            failure["evalue"] = _kernel_exit(self.client.api, prepared.kernel)  # engine's word
         # also after a timeout: the partial notebook shows the candidate how far it got
         executed_note = archive.fetch_file(
             container,
@@ -269,6 +302,10 @@ class DockerBackend(Backend):
             out_dir / "predictions.csv",
             limits.predictions_mb * MB,
         )
+        notes = [n for n in (executed_note, predictions_note) if n]
+        bound = _bind_predictions(out_dir / "predictions.csv", report)
+        if bound:
+            notes.append(bound)
         oom = _oom_events(self.client, container.id, since) or bool(
             report and report.get("oom_kills")
         )
@@ -280,7 +317,7 @@ class DockerBackend(Backend):
             duration_s=duration,
             total_s=time.monotonic() - started,
             out_dir=out_dir,
-            notes=[n for n in (executed_note, predictions_note) if n],
+            notes=notes,
             limits=limits,
         )
 
@@ -294,19 +331,24 @@ class DockerBackend(Backend):
         """
         if not self.background_removal:
             with contextlib.suppress(Exception):
-                self._remove(container)
+                self.remove(container)
             return
 
         def remove() -> None:
             with contextlib.suppress(Exception):
-                self._remove(container)
+                self.remove(container)
 
         thread = threading.Thread(target=remove, name="sandbox-remove", daemon=True)
         with self._lock:
             self._removals = [t for t in self._removals if t.is_alive()] + [thread]
         thread.start()
 
-    def _remove(self, container: Any) -> None:
+    @property
+    def connected(self) -> bool:
+        """Whether a client to the engine was made (closing need not connect just to drain)."""
+        return self._client is not None
+
+    def remove(self, container: Any) -> None:
         """Kill and remove the container with its volumes; its processes die with it."""
         import docker.errors
 
@@ -322,7 +364,7 @@ class DockerBackend(Backend):
         for container in self.client.containers.list(all=True, filters={"label": LABEL}):
             owner = container.labels.get(WORKER_LABEL, "")
             if everything or (worker and owner == worker) or deadline_of(container) < now:
-                self._remove(container)
+                self.remove(container)
                 removed.append(container.id)
         # volumes whose container was removed without them (e.g. by hand with `docker rm -f`)
         for volume in self.client.volumes.list(filters={"label": LABEL, "dangling": True}):
@@ -366,8 +408,10 @@ def _attach(api: Any, container_id: str) -> Any:
     return api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1})
 
 
-def _wait_done(sock: Any, deadline: float) -> bool:
-    """Read the runner's stdout until it says it is done, the stream ends, or the deadline."""
+def _wait_done(sock: Any, deadline: float, token: str) -> bool:
+    """Read the runner's stdout until it says this run is done, the stream ends, or the
+    deadline. Only the runner writes there (the kernel runs under another uid)."""
+    done = DONE + token.encode() + b"\n"
     raw = getattr(sock, "_sock", sock)
     tail = b""
     read = 0
@@ -386,23 +430,50 @@ def _wait_done(sock: Any, deadline: float) -> bool:
             return False
         read += len(chunk)
         tail = (tail + chunk)[-256:]
-        if DONE in tail:
+        if done in tail:
             return True
         if read > 16 * MB:  # only the runner writes here; a flood is a sabotaged runner
             return False
 
 
 def _read_report(container: Any) -> dict[str, Any] | None:
-    import json
-
-    body = archive.read_small(container, f"{OUTBOX}/result.json", 4 * MB)
+    """The runner's report, parsed with a size bound (json raises RecursionError on deep
+    nesting instead of exhausting the stack); None when unusable."""
+    body = archive.read_small(container, f"{OUTBOX}/result.json", REPORT_MB * MB)
     if body is None:
         return None
     try:
         report = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return report if isinstance(report, dict) else None
+
+
+def _bind_predictions(path: Path, report: dict[str, Any] | None) -> str | None:
+    """Keep predictions.csv only if it is the file the runner hashed after the last cell.
+
+    A process the notebook left running could rewrite it afterwards; that file is not the
+    run's result. Without a report (the run did not finish) nothing is kept.
+    """
+    if not path.is_file():
+        return None
+    expected = (report or {}).get("predictions_sha256")
+    if isinstance(expected, str) and file_sha256(path) == expected:
+        return None
+    path.unlink()
+    if report is None:
+        return None
+    return "predictions.csv changed after the notebook's last cell, so it was not collected"
+
+
+def _kernel_exit(api: Any, exec_id: str) -> str:
+    """How the kernel (the `docker exec` beside the runner) ended, as the engine saw it."""
+    with contextlib.suppress(Exception):
+        state = api.exec_inspect(exec_id) if exec_id else {}
+        if not state.get("Running") and state.get("ExitCode") is not None:
+            code = int(state["ExitCode"])
+            return f"killed by signal {code - 128}" if code > 128 else f"exit status {code}"
+    return "the kernel process ended"
 
 
 def _oom_events(client: Any, container_id: str, since: float) -> bool:

@@ -33,6 +33,11 @@ def _failure(report: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _last_line(text: Any) -> str:
+    lines = strip_ansi(str(text or "")).strip().splitlines()
+    return lines[-1][:300] if lines else "no detail"
+
+
 def _timings(report: dict[str, Any] | None) -> list[dict[str, Any]]:
     raw = (report or {}).get("cell_timings")
     if not isinstance(raw, list):
@@ -59,13 +64,10 @@ def outcome(
     limits: Limits,
 ) -> RunResult:
     """The result of a run from the runner's report (untrusted) and the host's observations."""
-    if report is not None and report.get("status") == "error":
-        raise SandboxError(
-            "the sandbox runner failed before the notebook ran: "
-            + str(report.get("error", "")).strip().splitlines()[-1:][0][:300]
-            if str(report.get("error", "")).strip()
-            else "the sandbox runner failed before the notebook ran"
-        )
+    if report is not None and report.get("status") == "error" and report.get("phase") == "start":
+        # the kernel did not start: nothing of the notebook ran (the image or the engine is at
+        # fault). Only the runner writes its report; the notebook runs under another uid.
+        raise SandboxError("the sandbox kernel did not start: " + _last_line(report.get("error")))
     executed = out_dir / "executed.ipynb"
     predictions = out_dir / "predictions.csv"
     timings = _timings(report)
@@ -108,8 +110,20 @@ def outcome(
     elif status == "failed" and failure:
         if failure["ename"] == "DeadKernelError":
             reason = f"the kernel died while running cell {current} ({failure['evalue']})"
+        elif failure["ename"] == "StdinNotImplementedError":
+            reason = (
+                f"cell {current} asked for typed input (input() or getpass()), and nobody can "
+                "type into a sandbox run: set the value in the code instead"
+            )
         else:
             reason = f"cell {current} raised {failure['ename']}: {failure['evalue']}"
+    elif status == "error":
+        # the runner itself stopped after the notebook started: the notebook's run, counted
+        status, reason = (
+            "failed",
+            "the sandbox runner stopped while running your notebook"
+            f"{at_cell}: {_last_line((report or {}).get('error'))}",
+        )
     elif status == "succeeded":
         code = len(timings)
         reason = f"ran {code} code cell{'s' if code != 1 else ''} in {duration_s:.1f} s"

@@ -1,9 +1,12 @@
 """Warm containers: started ahead with the kernel up, each claimed by exactly one run.
 
-A warm container has run nothing of anyone's: its runner started the python3 kernel and waits
-for inputs. A run claims it by renaming it (the engine makes a rename atomic, so two runs never
-get the same one), tightens its memory and CPU to the run's limits, then drives it as usual.
-It is removed after that one run, like every container.
+A warm container has run nothing of anyone's: its kernel is up and its runner waits for inputs.
+A run claims it under the pool's lock, which also records it as taken: the engine's rename is
+not a compare-and-swap (two renames of one container both succeed), so the claim must be
+decided here. Warm containers are keyed by worker id, so no other process ever claims them.
+The claim renames it (its name carries the run's deadline for the reaper), tightens its memory
+and CPU to the run's limits, then the run drives it as usual. It is removed after that one
+run, like every container.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ class WarmPool:
         self.ttl_s = ttl_s
         self.data_mb = 2048  # room for the data in a warm container's data volume (a cap only)
         self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._taken: set[str] = set()  # ids claimed by a run of this process: never again
+        self._kernels: dict[str, str] = {}  # container id -> its kernel's exec id
 
     def key(self, image: str, limits: Limits) -> str:
         """Warm containers fit a run whose fixed settings (all but memory and CPU) match.
@@ -93,25 +99,34 @@ class WarmPool:
 
         if not self.size or data_bytes > self.data_mb * MB * 0.95:
             return None
-        for container in self._warm(image, limits):
-            deadline = time.time() + STARTUP_S + limits.timeout_s
-            try:
-                container.rename(run_name(deadline))
-            except docker.errors.APIError:
-                continue  # another run took it first
-            try:
-                container.update(
-                    mem_limit=f"{limits.memory_mb}m",
-                    memswap_limit=f"{limits.memory_mb}m",
-                    cpu_period=100_000,
-                    cpu_quota=int(limits.cpus * 100_000),
-                )
-            except docker.errors.APIError:
-                # e.g. the idle kernel already uses more than the run may: start cold instead
-                self.backend._remove(container)
+        with self._lock:
+            warm = self._warm(image, limits)
+            self._taken &= {c.id for c in warm}  # a claimed one is renamed: no longer listed
+            free = [c for c in warm if c.id not in self._taken]
+            if not free:
                 return None
-            return Prepared(container, None)
-        return None
+            container = free[0]
+            self._taken.add(container.id)
+        deadline = time.time() + STARTUP_S + limits.timeout_s
+        try:
+            container.rename(run_name(deadline))
+        except docker.errors.APIError:
+            self.backend.remove(container)  # gone or broken: start cold instead
+            return None
+        try:
+            container.update(
+                mem_limit=f"{limits.memory_mb}m",
+                memswap_limit=f"{limits.memory_mb}m",
+                cpu_period=100_000,
+                cpu_quota=int(limits.cpus * 100_000),
+            )
+        except docker.errors.APIError:
+            # e.g. the idle kernel already uses more than the run may: start cold instead
+            self.backend.remove(container)
+            return None
+        with self._lock:
+            kernel = self._kernels.pop(container.id, "")
+        return Prepared(container, None, kernel)
 
     def refill(self, image: str, limits: Limits) -> None:
         """Start warm containers in the background until `size` wait for this key."""
@@ -125,9 +140,11 @@ class WarmPool:
     def _fill(self, image: str, limits: Limits) -> None:
         with contextlib.suppress(Exception):  # a warm container is an optimisation only
             for _ in range(self.size - len(self._warm(image, limits))):
-                self.backend.prepare(
+                prepared = self.backend.prepare(
                     image, limits, 0, None, warm=True, name=f"{WARM_PREFIX}{uuid.uuid4().hex[:12]}"
                 )
+                with self._lock:
+                    self._kernels[prepared.container.id] = prepared.kernel
 
     def wait(self) -> None:
         """Block until background refills have started their containers."""
@@ -137,9 +154,9 @@ class WarmPool:
     def drain(self) -> None:
         """Remove this backend's warm containers (on close)."""
         self.wait()
-        if not self.size or self.backend._client is None:
+        if not self.size or not self.backend.connected:
             return
         for container in self.backend.client.containers.list(
             all=True, filters={"label": [self.LABEL, f"heldout.worker={self.backend.worker}"]}
         ):
-            self.backend._remove(container)
+            self.backend.remove(container)

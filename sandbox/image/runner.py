@@ -1,24 +1,29 @@
 """Runs one notebook inside the sandbox container; the host drives it and trusts none of it.
 
-Protocol with the host (heldout.sandbox.docker):
-1. Start: start the python3 kernel (and pre-import modules if asked), then wait.
-2. The host copies the inputs into the working directory, then `.heldout/go.json` (settings).
+Two users, so the candidate's code cannot reach the runner's channel: this runner is uid 10002
+and owns the outbox (0700) and the container's stdout; the kernel runs as uid 10001, started
+by the host with `docker exec` (image/kernel.py). Protocol with the host (heldout.sandbox.docker):
+1. Start: connect to the kernel on the container's loopback (pre-import modules if asked),
+   then wait.
+2. The host copies the inputs into the working directory, then `outbox/go.json` (settings and
+   the run's random token, which the kernel cannot read).
 3. Execute every cell with per-cell output caps and the run's deadline; write
-   `.heldout-out/executed.ipynb` after slow cells and at the end, `.heldout-out/result.json`.
-4. Print one line `HELDOUT-DONE` and sleep: the host freezes the container, copies the
-   outputs out and removes it. The container's tmpfs disappears when it stops, so the runner
-   never exits on its own.
+   `outbox/executed.ipynb` after slow cells and at the end, then `outbox/result.json` with the
+   token and the hashes of the executed notebook and of predictions.csv as they were at the end.
+4. Print one line `HELDOUT-DONE <token>` and sleep: the host freezes the container, copies the
+   outputs out, checks them against the report and removes it. The container's tmpfs
+   disappears when it stops, so the runner never exits on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 import json
 import os
-import shutil
 import signal
-import subprocess
+import stat
 import sys
 import time
 import traceback
@@ -26,39 +31,56 @@ from pathlib import Path
 from typing import Any
 
 WORK = Path("/home/sandbox/work")
-GO = WORK / ".heldout" / "go.json"
-OUT = Path("/home/sandbox/outbox")  # its own volume: a full working directory cannot block it
+OUT = Path("/home/sandbox/outbox")  # the runner's own volume, 0700: the kernel cannot enter
+GO = OUT / "go.json"
 KERNEL_LOG = Path("/tmp/kernel.log")  # noqa: S108  (the container's private, capped /tmp)
+KERNEL_UID = 10001
 STARTED = time.monotonic()
 LOG: list[str] = []
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The image's kernel launcher, beside this file: both ends read the connection from one place.
+connection_info: Any = importlib.import_module("kernel").connection_info
 
 
 def log(text: str) -> None:
     LOG.append(f"[{time.monotonic() - STARTED:7.2f}s] {text}")
 
 
-async def start_kernel(preimport: list[str]) -> tuple[Any, Any]:
-    """The python3 kernel, whatever the notebook asks for, in the working directory."""
-    from jupyter_client.manager import AsyncKernelManager
+async def start_kernel(preimport: list[str]) -> Any:
+    """A client of the python3 kernel the host started as the notebook's user."""
+    from jupyter_client.asynchronous.client import AsyncKernelClient
 
-    mpl = Path("/opt/heldout/matplotlib")
-    if mpl.is_dir():
-        shutil.copytree(mpl, "/tmp/matplotlib", dirs_exist_ok=True)  # noqa: S108
-    km = AsyncKernelManager(kernel_name="python3")
-    # The kernel's own fd 1/2 (C libraries, os.system) go to a file on the capped /tmp, never
-    # to the container's stdout, which only the runner writes.
-    sink = KERNEL_LOG.open("ab")
-    await km.start_kernel(cwd=str(WORK), stdout=sink, stderr=sink, stdin=subprocess.DEVNULL)
-    kc = km.client()
-    kc.start_channels()
+    kc = AsyncKernelClient()
+    kc.load_connection_info(connection_info(os.environ["HELDOUT_KERNEL_KEY"]))
+    # No stdin channel, so execute requests say allow_stdin=false and input() fails at once
+    # with StdinNotImplementedError instead of waiting for the deadline. No heartbeat channel:
+    # jupyter_client would call a kernel that has not bound its ports yet (the host starts it
+    # beside us) dead; liveness comes from /proc (kernel_alive).
+    kc.start_channels(stdin=False, hb=False)
     await kc.wait_for_ready(timeout=120)
     if preimport:
         code = "".join(f"import {name} as _heldout_m\n" for name in preimport)
         await kc.execute_interactive(code + "del _heldout_m\n", silent=True, store_history=False)
-    log(f"kernel ready (pid {getattr(km.provisioner, 'pid', '?')})")
-    OUT.mkdir(exist_ok=True)
+    log("kernel ready")
     (OUT / "ready").touch()  # lets a benchmark wait for a warm container to be warm
-    return km, kc
+    return kc
+
+
+def kernel_alive() -> bool:
+    """Whether the kernel runs: the notebook user's process that `docker exec` started (its
+    parent is outside the container, so its ppid is 0; its children have the kernel as parent).
+    """
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        uid = fields.get("Uid", "").split()
+        if uid[:1] == [str(KERNEL_UID)] and fields.get("PPid", "").strip() == "0":
+            return True
+    return False
 
 
 # Run silently in the kernel before the first cell: a print flood fails its cell with a clear
@@ -99,8 +121,9 @@ async def wait_for_go() -> dict[str, Any]:
     return settings
 
 
-def make_client(nb: Any, km: Any, kc: Any, settings: dict[str, Any]) -> Any:
+def make_client(nb: Any, kc: Any, settings: dict[str, Any]) -> Any:
     from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
 
     cell_cap = int(settings["cell_output_bytes"])
     abort_cap = int(settings["output_abort_bytes"])
@@ -135,9 +158,13 @@ def make_client(nb: Any, km: Any, kc: Any, settings: dict[str, Any]) -> Any:
                 return None
             return super().output(outs, msg, display_id, cell_index)
 
+        async def _async_check_alive(self) -> None:
+            # no kernel manager here (the host started the kernel): ask /proc instead
+            if not kernel_alive():
+                raise DeadKernelError("Kernel died")
+
     client = CappedClient(
         nb,
-        km=km,
         kernel_name="python3",
         timeout=None,
         iopub_timeout=4,
@@ -194,7 +221,7 @@ def write_notebook(nb: Any) -> None:
     partial.replace(OUT / "executed.ipynb")
 
 
-async def run(km: Any, kc: Any, settings: dict[str, Any]) -> dict[str, Any]:
+async def run(kc: Any, settings: dict[str, Any]) -> dict[str, Any]:
     nbformat: Any = importlib.import_module("nbformat")
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -204,7 +231,7 @@ async def run(km: Any, kc: Any, settings: dict[str, Any]) -> dict[str, Any]:
         "display_name": "Python 3",
         "language": "python",
     }
-    client = make_client(nb, km, kc, settings)
+    client = make_client(nb, kc, settings)
     timings: list[dict[str, Any]] = []
     result: dict[str, Any] = {"status": "succeeded", "failure": None, "cell_timings": timings}
 
@@ -239,20 +266,12 @@ async def run(km: Any, kc: Any, settings: dict[str, Any]) -> dict[str, Any]:
             result["failure"] = {
                 "cell": current(),
                 "ename": "DeadKernelError",
-                "evalue": exit_code(km),
+                "evalue": "the kernel process ended",
                 "traceback": "",
             }
     result["oom_kills"] = oom_kills()
     write_notebook(nb)
     return result
-
-
-def exit_code(km: Any) -> str:
-    process = getattr(km.provisioner, "process", None)
-    code = process.poll() if process is not None else None
-    if code is None:
-        return "exit status unknown"
-    return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
 
 def oom_kills() -> int:
@@ -271,36 +290,68 @@ def oom_kills() -> int:
     return 0
 
 
-def kernel_log_tail(limit: int = 4000) -> str:
+def open_regular(path: Path, cap: int) -> Any:
+    """A regular file of at most `cap` bytes, opened for reading, or None: never a link, FIFO
+    or device (the kernel owns the working directory and /tmp and may plant one there)."""
     try:
-        with KERNEL_LOG.open("rb") as handle:
-            handle.seek(max(0, KERNEL_LOG.stat().st_size - limit))
-            return handle.read().decode("utf-8", "replace")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
+        return None
+    handle = os.fdopen(fd, "rb")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > cap:
+        handle.close()
+        return None
+    return handle
+
+
+def kernel_log_tail(limit: int = 4000) -> str:
+    handle = open_regular(KERNEL_LOG, 2**40)
+    if handle is None:
         return ""
+    with handle:
+        handle.seek(max(0, os.fstat(handle.fileno()).st_size - limit))
+        return str(handle.read(limit).decode("utf-8", "replace"))
+
+
+def sha256_of(path: Path, cap: int) -> str | None:
+    handle = open_regular(path, cap)
+    if handle is None:
+        return None
+    digest = hashlib.sha256()
+    with handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 async def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     preimport = [m for m in os.environ.get("HELDOUT_PREIMPORT", "").split(",") if m]
     try:
-        km, kc = await start_kernel(preimport)
+        kc = await start_kernel(preimport)
     except Exception:  # noqa: BLE001  (report anything to the host, then wait to be removed)
-        km = kc = None
+        kc = None
         startup_error = traceback.format_exc()[-4000:]
     settings = await wait_for_go()
     log("go")
-    if km is None:
-        result: dict[str, Any] = {"status": "error", "error": startup_error}
+    if kc is None:
+        # before any of the notebook ran: the host may call this a platform error
+        result: dict[str, Any] = {"status": "error", "phase": "start", "error": startup_error}
     else:
         try:
-            result = await run(km, kc, settings)
-        except Exception:  # noqa: BLE001
-            result = {"status": "error", "error": traceback.format_exc()[-4000:]}
+            result = await run(kc, settings)
+        except Exception:  # noqa: BLE001  (after the notebook started: the candidate's run)
+            result = {"status": "error", "phase": "run", "error": traceback.format_exc()[-4000:]}
+    token = str(settings.get("token", ""))
+    result["token"] = token
+    result["executed_sha256"] = sha256_of(OUT / "executed.ipynb", 2**31)
+    result["predictions_sha256"] = sha256_of(
+        WORK / "predictions.csv", int(settings.get("predictions_bytes", 2**31))
+    )
     result["log"] = "\n".join(LOG) + "\n--- kernel stderr (tail) ---\n" + kernel_log_tail()
-    OUT.mkdir(exist_ok=True)
     (OUT / "result.json").write_text(json.dumps(result))
-    sys.stdout.write("HELDOUT-DONE\n")
+    sys.stdout.write(f"HELDOUT-DONE {token}\n")
     sys.stdout.flush()
     while True:
         await asyncio.sleep(3600)

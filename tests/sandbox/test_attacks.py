@@ -209,7 +209,8 @@ def test_data_is_copied_with_its_folders_readable_and_never_writable(
     assert all(flags == ["True", "False"] for flags in found.values()), found
 
 
-def test_killing_the_runner_ends_the_run_as_failed_and_cleans_up(run: Run) -> None:
+def test_the_notebook_cannot_kill_the_runner_or_init(run: Run) -> None:
+    # the kernel runs under another uid than the runner and tini: every signal is refused
     result = run("kill_runner", timeout_s=30)
-    assert result.status == "failed"  # at once, not timed_out at the deadline
-    assert "stopped the sandbox's runner" in result.reason
+    assert result.status == "succeeded", result.reason
+    assert _outputs(result)[0] == "denied 2 killed []\n"

@@ -185,7 +185,10 @@ def test_containers_are_hardened_by_default(
         assert host["Binds"] in (None, [])  # nothing of the host is mounted
         assert all(m["Type"] == "volume" for m in container.attrs["Mounts"])
         assert host["LogConfig"]["Type"] == "none"
-        assert config["User"] == "10001:10001"
+        # the runner's uid; the kernel (the notebook's code) runs as 10001 beside it
+        assert config["User"] == "10002:10002"
+        kernels = [docker_client.api.exec_inspect(e) for e in container.attrs["ExecIDs"]]
+        assert [k["ProcessConfig"]["user"] for k in kernels] == ["10001:10001"]
         assert not any("SECRET" in e or e.startswith("HELDOUT_S") for e in config["Env"])
         assert config["Labels"]["heldout.sandbox"] == "1"
         assert float(config["Labels"]["heldout.deadline"]) > time.time()
