@@ -137,6 +137,12 @@ SETTINGS: tuple[Setting, ...] = (
         "HELDOUT_SANDBOX_BACKEND", "docker", "Sandbox backend name (registry).", _choice("docker")
     ),
     Setting(
+        "HELDOUT_SANDBOX_RUNTIME",
+        "auto",
+        "Container runtime for notebooks: auto picks gVisor's runsc when the engine has it "
+        "registered, else the engine's default; or name one (runsc, runc, ...).",
+    ),
+    Setting(
         "HELDOUT_SANDBOX_WARM",
         "true",
         "Keep warm sandbox containers (two per worker slot) started ahead; each is used once.",

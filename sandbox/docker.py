@@ -16,7 +16,7 @@ from typing import Any
 from heldout.sandbox import archive
 from heldout.sandbox.backend import Backend, Labels
 from heldout.sandbox.build import image_tag
-from heldout.sandbox.engine import connect
+from heldout.sandbox.engine import connect, resolve_runtime
 from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.limits import MB, Limits
 from heldout.sandbox.notebook import Rejected, check_notebook, data_files, dir_sha256, file_sha256
@@ -67,8 +67,11 @@ class DockerBackend(Backend):
         max_notebook_mb: int = 20,
         client: Any = None,
         background_removal: bool = False,
+        runtime: str | None = None,
     ) -> None:
         self.image = image
+        self._runtime_wanted = runtime
+        self._runtime: str | None = None
         self.worker = worker or f"pid-{os.getpid()}"
         self.max_notebook_mb = max_notebook_mb
         self.preimport = preimport if pool_size else ()
@@ -86,6 +89,13 @@ class DockerBackend(Backend):
             if self._client is None:
                 self._client = connect()
             return self._client
+
+    @property
+    def runtime(self) -> str:
+        """The container runtime runs use (`runsc` is gVisor), resolved once from the engine."""
+        if self._runtime is None:
+            self._runtime = resolve_runtime(self.client, self._runtime_wanted)
+        return self._runtime
 
     def image_ref(self) -> tuple[str, str]:
         """The image name and its id (the digest recorded with every run)."""
@@ -212,7 +222,7 @@ class DockerBackend(Backend):
             # period/quota rather than nano_cpus: a warm container's quota is updated on claim
             cpu_period=100_000,
             cpu_quota=int(limits.cpus * 100_000),
-            pids_limit=limits.pids,
+            pids_limit=_host_pids(limits.pids, self.runtime),
             ulimits=[
                 Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
                 Ulimit(name="core", soft=0, hard=0),
@@ -222,6 +232,9 @@ class DockerBackend(Backend):
             shm_size=f"{min(limits.tmp_mb, 64)}m",
             init=True,
             log_config=LogConfig(type="none"),
+            # gVisor (runsc) puts a user-space kernel between the notebook and the host's: a
+            # second wall for a kernel bug, when the engine has it
+            runtime=self.runtime,
         )
         created = api.create_container(
             image,
@@ -310,7 +323,9 @@ class DockerBackend(Backend):
             report and report.get("oom_kills")
         )
         return outcome(
-            base=replace(base, container=container.id, warm=prepared.sock is None),
+            base=replace(
+                base, container=container.id, warm=prepared.sock is None, runtime=self.runtime
+            ),
             report=report,
             finished=finished,
             oom=oom,
@@ -385,6 +400,12 @@ class DockerBackend(Backend):
         self.pool.drain()
         for thread in list(self._removals):
             thread.join(timeout=60)
+
+
+def _host_pids(pids: int, runtime: str) -> int:
+    """The engine's pids limit: under gVisor the sandbox's own kernel (the sentry) and, on the
+    ptrace platform, a stub process per task are host tasks in the container's cgroup too."""
+    return pids * 4 + 128 if runtime == "runsc" else pids
 
 
 def _tmpfs_volume(target: str, size_mb: int, options: str, labels: dict[str, str]) -> Any:

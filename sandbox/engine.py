@@ -28,3 +28,26 @@ def connect(timeout: float = 60.0) -> Any:
             "start dockerd or set DOCKER_HOST"
         ) from exc
     return client
+
+
+AUTO = "auto"
+GVISOR = "runsc"
+
+
+def resolve_runtime(client: Any, wanted: str | None) -> str:
+    """The container runtime to use: `auto` (or empty) picks gVisor's `runsc` when the engine
+    has it registered, else the engine's default; a named runtime must be registered."""
+    try:
+        info = client.info()
+    except Exception as exc:
+        raise SandboxError(f"the Docker engine did not say which runtimes it has: {exc}") from exc
+    known = set(info.get("Runtimes") or {})
+    default = str(info.get("DefaultRuntime") or "runc")
+    if not wanted or wanted == AUTO:
+        return GVISOR if GVISOR in known else default
+    if wanted not in known:
+        raise SandboxError(
+            f"the Docker engine has no runtime {wanted!r}; it has: {', '.join(sorted(known))}"
+            + (" (see docs/deploy.md to register gVisor's runsc)" if wanted == GVISOR else "")
+        )
+    return wanted

@@ -78,6 +78,7 @@ class WarmPool:
             max(1, int(limits.cpus + 0.999)),
             self.backend.preimport,
             self.data_mb,
+            self.backend.runtime,
         )
         return hashlib.sha256(repr(fixed).encode()).hexdigest()[:16]
 

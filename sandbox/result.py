@@ -28,6 +28,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)  # what was not collected, and why
     container: str = ""  # the container's id, for logs and for checking it is gone
     warm: bool = False  # the container was started ahead (warm pool), still fresh and unused
+    runtime: str = ""  # the container runtime it ran under (runsc is gVisor)
 
     @property
     def succeeded(self) -> bool:
@@ -49,4 +50,5 @@ class RunResult:
             "notes": self.notes,
             "container": self.container,
             "warm": self.warm,
+            "runtime": self.runtime,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -61,6 +62,12 @@ def build_image_command(offline: bool | None) -> None:
     show_default=True,
     help="Keep this many warm containers for the next runs (each used once).",
 )
+@click.option(
+    "--runtime",
+    default=None,
+    help="Container runtime: auto (runsc, gVisor, when the engine has it), runsc, runc... "
+    "[default: HELDOUT_SANDBOX_RUNTIME or auto]",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def run_command(
     notebook: Path,
@@ -70,12 +77,14 @@ def run_command(
     memory: int,
     cpus: float,
     pool: int,
+    runtime: str | None,
     as_json: bool,
 ) -> None:
     """Run NOTEBOOK in a fresh hardened container; exit 0 only when it succeeded."""
     from heldout.sandbox import DockerBackend, Limits
 
-    backend = DockerBackend(pool_size=pool, worker="cli")
+    runtime = runtime or os.environ.get("HELDOUT_SANDBOX_RUNTIME") or None
+    backend = DockerBackend(pool_size=pool, worker="cli", runtime=runtime)
     result = backend.run(
         notebook, data_dir, out_dir, Limits(timeout_s=timeout, memory_mb=memory, cpus=cpus)
     )

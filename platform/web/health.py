@@ -25,19 +25,24 @@ def check_storage(found: Services) -> None:
     found.storage.check()
 
 
-def check_docker(found: Services) -> None:
-    """Ping the engine DOCKER_HOST names (the local socket by default, or TLS to a host)."""
-    from heldout.sandbox.engine import connect
+def check_docker(found: Services) -> dict[str, Any]:
+    """Ping the engine DOCKER_HOST names (the local socket by default, or TLS to a host), and
+    say which container runtime notebooks get there."""
+    from heldout.sandbox.engine import connect, resolve_runtime
     from heldout.sandbox.errors import SandboxError
 
     try:
-        connect(timeout=ENGINE_TIMEOUT_S).close()
+        client = connect(timeout=ENGINE_TIMEOUT_S)
+        try:
+            return {"runtime": resolve_runtime(client, found.config["HELDOUT_SANDBOX_RUNTIME"])}
+        finally:
+            client.close()
     except SandboxError as exc:
         raise EngineUnavailable(str(exc)) from None
 
 
 # What HELDOUT_READY_CHECKS may name; each raises a ServiceUnavailable with a clear message.
-CHECKS: dict[str, Callable[[Services], None]] = {
+CHECKS: dict[str, Callable[[Services], dict[str, Any] | None]] = {
     "database": check_database,
     "storage": check_storage,
     "docker": check_docker,
@@ -50,11 +55,11 @@ def readiness(found: Services) -> tuple[bool, dict[str, dict[str, Any]]]:
     for name in found.config["HELDOUT_READY_CHECKS"]:
         started = time.perf_counter()
         try:
-            CHECKS[name](found)
+            facts = CHECKS[name](found)
         except Exception as exc:  # noqa: BLE001  (any failure means "not ready", with its text)
             detail[name] = {"ok": False, "error": str(exc) or type(exc).__name__}
         else:
-            detail[name] = {"ok": True}
+            detail[name] = {"ok": True, **(facts or {})}
         detail[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return all(check["ok"] for check in detail.values()), detail
 

@@ -207,6 +207,20 @@ def _warn_if_engine_down() -> None:
         log.warning("%s; queued submissions wait and are retried until it answers", exc)
 
 
+def _say_runtime(backend: Any) -> None:
+    """Say at start which container runtime notebooks get (gVisor's runsc is a second wall)."""
+    from heldout.sandbox import SandboxError
+
+    try:
+        runtime = getattr(backend, "runtime", "")
+    except SandboxError as exc:
+        log.warning("%s", exc)
+        return
+    if runtime:
+        wall = "gVisor, a user-space kernel" if runtime == "runsc" else "no second wall"
+        log.info("sandbox runtime: %s (%s)", runtime, wall)
+
+
 def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
     """Open everything a worker needs and run it in this process."""
     from heldout.platform.storage import open_storage
@@ -219,7 +233,11 @@ def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
     name = worker_id()
     # The backend labels containers with this id, so a reaper can tell whose they are.
     # Containers are removed in the background: the result is recorded ~0.15 s sooner.
-    options: dict[str, Any] = {"worker": name, "background_removal": True}
+    options: dict[str, Any] = {
+        "worker": name,
+        "background_removal": True,
+        "runtime": str(config["HELDOUT_SANDBOX_RUNTIME"]),
+    }
     if config["HELDOUT_SANDBOX_WARM"]:
         # Two started kernels per slot: a run of about a second would otherwise outpace the
         # two to three seconds a refill takes and start cold.
@@ -236,6 +254,7 @@ def start(config: Config, concurrency: int, until_idle: bool = False) -> int:
     )
     worker.install_signals()
     _warn_if_engine_down()
+    _say_runtime(backend)
     Path(config.home).mkdir(parents=True, exist_ok=True)
     log.info("worker %s started with %d slot(s)", worker.ctx.worker, concurrency)
     return worker.run(until_idle=until_idle)

@@ -3,7 +3,8 @@
 Both sides are whole processes, timed from the outside, run alternately; medians and ratio.
 Ours runs the way a worker does: with a warm pool (`--pool 1`), each container used once.
 Before each timed run the previous run's refill is left to finish warming, so neither side is
-charged with it; the cold figure (no pool) is reported too.
+charged with it; the cold figure (no pool) is reported too. Each is measured under both
+container runtimes, runc and gVisor's runsc (the second wall), side by side.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from tests.bench import Row
 
+RUNTIMES = ("runc", "runsc")  # the engine's default and gVisor
 FILES = Path(__file__).resolve().parent.parent / "sandbox" / "files"
 HELDOUT = str(Path(sys.executable).parent / "heldout")
 BARE = """
@@ -40,21 +42,28 @@ def _timed(cmd: list[str]) -> float:
 
 
 def _wait_warm(client: Any) -> None:
-    """Until the CLI's warm container has its kernel up (the runner's ready marker)."""
+    """Until every warm container of the CLI has its kernel up (the runner's ready marker)."""
     import docker.errors
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for container in client.containers.list(filters={"label": "heldout.worker=cli"}):
-            if container.name.startswith("heldout-warm-"):
-                try:
-                    container.get_archive("/home/sandbox/outbox/ready")
-                    time.sleep(0.5)
-                    return
-                except docker.errors.NotFound:
-                    pass
+        warm = [
+            c
+            for c in client.containers.list(filters={"label": "heldout.worker=cli"})
+            if c.name.startswith("heldout-warm-")
+        ]
+        ready = 0
+        for container in warm:
+            try:
+                container.get_archive("/home/sandbox/outbox/ready")
+                ready += 1
+            except docker.errors.NotFound:
+                pass
+        if warm and ready == len(warm):
+            time.sleep(0.5)
+            return
         time.sleep(0.2)
-    raise RuntimeError("the warm container never became ready")
+    raise RuntimeError("the warm containers never became ready")
 
 
 def run(quick: bool) -> list[Row]:
@@ -88,33 +97,44 @@ def run(quick: bool) -> list[Row]:
             "--json",
         ]
         _timed(bare)  # warm the host's page cache for both sides
-        _timed([*ours, "--pool", "1"])
-        bare_s, warm_s, cold_s = [], [], []
+        for runtime in RUNTIMES:
+            _timed([*ours, "--runtime", runtime, "--pool", "1"])
+        bare_s: list[float] = []
+        warm_s: dict[str, list[float]] = {r: [] for r in RUNTIMES}
+        cold_s: dict[str, list[float]] = {r: [] for r in RUNTIMES}
         for _ in range(rounds):
-            _wait_warm(client)
-            warm_s.append(_timed([*ours, "--pool", "1"]))
+            for runtime in RUNTIMES:
+                _wait_warm(client)
+                warm_s[runtime].append(_timed([*ours, "--runtime", runtime, "--pool", "1"]))
             _wait_warm(client)
             bare_s.append(_timed(bare))
-            cold_s.append(_timed(ours))
+            for runtime in RUNTIMES:
+                cold_s[runtime].append(_timed([*ours, "--runtime", runtime]))
     finally:
         DockerBackend(client=client).reap(worker="cli")
         shutil.rmtree(work, ignore_errors=True)
     bare_med = statistics.median(bare_s)
-    return [
-        Row(
-            "sandbox run, warm pool (--pool 1)",
-            statistics.median(warm_s),
-            bare_med,
-            "s",
-            "<= 1.0x bare nbclient",
-            f"median of {rounds}, alternating; bare = nbclient on the host, no isolation",
-        ),
-        Row(
-            "sandbox run, cold container",
-            statistics.median(cold_s),
-            bare_med,
-            "s",
-            "-",
-            f"median of {rounds}; container created and kernel started inside the run",
-        ),
-    ]
+    rows = []
+    for runtime in RUNTIMES:
+        rows.append(
+            Row(
+                f"sandbox run, warm pool (--pool 1), {runtime}",
+                statistics.median(warm_s[runtime]),
+                bare_med,
+                "s",
+                "<= 1.0x bare nbclient",
+                f"median of {rounds}, alternating; bare = nbclient on the host, no isolation",
+            )
+        )
+    for runtime in RUNTIMES:
+        rows.append(
+            Row(
+                f"sandbox run, cold container, {runtime}",
+                statistics.median(cold_s[runtime]),
+                bare_med,
+                "s",
+                "-",
+                f"median of {rounds}; container created and kernel started inside the run",
+            )
+        )
+    return rows

@@ -29,9 +29,21 @@ def sandbox_image(docker_client: Any) -> str:
     return build_image(client=docker_client).tag
 
 
+# Every attack runs under both runtimes: runc (the engine's default) and gVisor's runsc, the
+# second wall. `make test` registers runsc with the engine; a missing one fails, not skips.
+RUNTIMES = ("runc", "runsc")
+
+
+@pytest.fixture(scope="session", params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def backend(sandbox_image: str, docker_client: Any) -> Iterator[DockerBackend]:
-    sandbox = DockerBackend(worker=f"test-{uuid.uuid4().hex[:8]}", client=docker_client)
+def backend(sandbox_image: str, docker_client: Any, runtime: str) -> Iterator[DockerBackend]:
+    sandbox = DockerBackend(
+        worker=f"test-{runtime}-{uuid.uuid4().hex[:8]}", client=docker_client, runtime=runtime
+    )
     yield sandbox
     sandbox.reap(worker=sandbox.worker)
 

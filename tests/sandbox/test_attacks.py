@@ -69,9 +69,13 @@ def test_network_has_only_loopback_and_host_ports_are_unreachable(
     assert "['lo']" in _outputs(result)[0]
 
 
-def test_fork_storm_hits_the_pids_limit(run: Run) -> None:
+def test_fork_storm_hits_the_pids_limit(run: Run, runtime: str) -> None:
     result = run("fork_storm", memory_mb=1024, pids=40)
     assert result.status == "failed"
+    if runtime == "runsc":
+        # gVisor's own kernel cannot start more tasks either: the container ends, the run with it
+        assert "stopped the sandbox's runner" in result.reason
+        return
     assert result.failure is not None
     assert result.failure["ename"] == "BlockingIOError"
 

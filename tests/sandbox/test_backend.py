@@ -185,6 +185,7 @@ def test_containers_are_hardened_by_default(
         assert host["Binds"] in (None, [])  # nothing of the host is mounted
         assert all(m["Type"] == "volume" for m in container.attrs["Mounts"])
         assert host["LogConfig"]["Type"] == "none"
+        assert host["Runtime"] == "runsc"  # auto: gVisor, since make test registers it
         # the runner's uid; the kernel (the notebook's code) runs as 10001 beside it
         assert config["User"] == "10002:10002"
         kernels = [docker_client.api.exec_inspect(e) for e in container.attrs["ExecIDs"]]

@@ -95,8 +95,9 @@ def test_a_warm_container_is_claimed_by_one_run_only(
     sandbox_image: str, docker_client: Any
 ) -> None:
     backend = DockerBackend(
-        worker=f"test-claim-{uuid.uuid4().hex[:8]}", client=docker_client, pool_size=1
-    )
+        worker=f"test-claim-{uuid.uuid4().hex[:8]}", client=docker_client, pool_size=1,
+        runtime="runc",
+    )  # fmt: skip
     limits = Limits(**SMALL)
     try:
         backend.pool.refill(sandbox_image, limits)
@@ -123,12 +124,13 @@ def test_a_warm_container_is_claimed_by_one_run_only(
 
 
 def test_concurrent_warm_runs_each_get_their_own_result(
-    sandbox_image: str, docker_client: Any, tmp_path: Path
+    sandbox_image: str, docker_client: Any, tmp_path: Path, runtime: str
 ) -> None:
     """Two slots of one worker, warm containers: every result is the one only its notebook makes."""
     backend = DockerBackend(
-        worker=f"test-conc-{uuid.uuid4().hex[:8]}", client=docker_client, pool_size=2
-    )
+        worker=f"test-conc-{uuid.uuid4().hex[:8]}", client=docker_client, pool_size=2,
+        runtime=runtime,
+    )  # fmt: skip
     results: dict[int, RunResult] = {}
     runs = 8
 
@@ -158,5 +160,6 @@ def test_concurrent_warm_runs_each_get_their_own_result(
         assert _csv(result.predictions_path) == {str(index): str(index)}
         assert len(result.cell_timings) == 2 + index % 3
         assert _outputs(result)[0] == f"marker-{index}\n"
+        assert result.runtime == runtime
     assert len({r.container for r in results.values()}) == runs
     assert_host_clean(docker_client, backend.worker)
