@@ -8,21 +8,12 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from heldout.platform.failures import COUNTED
 from heldout.platform.models.base import Base, Timestamped
 from heldout.platform.models.candidate import Candidate, Invitation
 from heldout.platform.models.challenge import ChallengeVersion
 
 STATUSES = ("queued", "running", "scored", "failed")
-FAILURES = (
-    "invalid_notebook",
-    "notebook_error",
-    "timeout",
-    "out_of_memory",
-    "invalid_predictions",
-    "platform_error",
-)
-# Failures that are the platform's fault never count against a candidate's limit.
-CANDIDATE_FAILURES = frozenset(FAILURES) - {"platform_error"}
 
 
 class Submission(Timestamped, Base):
@@ -66,7 +57,7 @@ class Submission(Timestamped, Base):
 
     @property
     def counts_toward_limit(self) -> bool:
-        return self.failure is None or self.failure in CANDIDATE_FAILURES
+        return self.failure is None or self.failure in COUNTED
 
 
 class Run(Timestamped, Base):

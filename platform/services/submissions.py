@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, LimitReached, NotFound
+from heldout.platform.failures import COUNTED
 from heldout.platform.models import Challenge, Invitation, Submission
-from heldout.platform.models.submission import CANDIDATE_FAILURES
 from heldout.platform.storage import Storage
 
 DEFAULT_LIMIT = 5
@@ -45,7 +45,7 @@ def _counted(session: Session, invitation_id: int) -> int:
         session.scalar(
             select(func.count(Submission.id)).where(
                 Submission.invitation_id == invitation_id,
-                or_(Submission.failure.is_(None), Submission.failure.in_(CANDIDATE_FAILURES)),
+                or_(Submission.failure.is_(None), Submission.failure.in_(COUNTED)),
             )
         )
         or 0

@@ -5,18 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-HINTS = {
-    "timeout": "Your notebook ran past the time limit. Profile the slow cells, train on a "
-    "sample, or use fewer estimators or folds. The executed notebook shows how far "
-    "it got.",
-    "out_of_memory": "Your notebook used more memory than allowed. Load only the columns you "
-    "need, use smaller dtypes (float32, category), or process in chunks.",
-    "notebook_error": "Run the notebook top to bottom on your machine with data/ beside it "
-    "(Kernel > Restart & Run All) to reproduce the error.",
-    "invalid_notebook": "Save the notebook from Jupyter and upload the .ipynb file.",
-    "invalid_predictions": "Write predictions.csv with one row per id in data/test.csv and the "
-    "columns the brief asks for.",
-}
+from heldout.platform.failures import get_failure
 
 
 @dataclass
@@ -33,7 +22,8 @@ class Outcome:
 
 def _failed(category: str, message: str, detail: dict[str, Any] | None = None) -> Outcome:
     sentence = message[:1].upper() + message[1:]  # shown as a sentence to the candidate
-    return Outcome("failed", category, sentence, {**(detail or {}), "hint": HINTS[category]})
+    hint = get_failure(category).hint
+    return Outcome("failed", category, sentence, {**(detail or {}), "hint": hint})
 
 
 def from_result(result: Any) -> Outcome:
