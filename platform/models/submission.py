@@ -35,8 +35,12 @@ class Submission(Timestamped, Base):
 
     status: Mapped[str] = mapped_column(String(20), default="queued")
     failure: Mapped[str | None] = mapped_column(String(40))
+    # For reviewers and admins: may quote the private test rows (the scored run saw them).
     failure_message: Mapped[str | None] = mapped_column(Text)
     failure_detail: Mapped[dict[str, Any] | None]
+    # What the candidate may see, decided and written by the worker (worker/disclosure.py):
+    # {"failure": {...} | None, "executed_key": ... | None, "run_time_s": ...}.
+    candidate_view: Mapped[dict[str, Any] | None]
     attempts: Mapped[int] = mapped_column(default=0)
     not_before: Mapped[datetime | None]  # retry backoff
 
@@ -61,7 +65,8 @@ class Submission(Timestamped, Base):
 
 
 class Run(Timestamped, Base):
-    """One attempt at running a submission's notebook in the sandbox."""
+    """One run of a submission's notebook in the sandbox (an attempt has one scored run and
+    at most one candidate run)."""
 
     __tablename__ = "runs"
 
@@ -70,6 +75,8 @@ class Run(Timestamped, Base):
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )
     attempt: Mapped[int]
+    # "scored": on all test rows, for reviewers and timings; "candidate": on the bundle's rows.
+    purpose: Mapped[str] = mapped_column(String(20), default="scored", server_default="scored")
     worker: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="running")
     reason: Mapped[str | None] = mapped_column(Text)
