@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import nbformat
 import pytest
 
 from heldout.platform.config import Config
@@ -29,6 +28,16 @@ CELLS = [
 ]
 
 
+def notebook() -> dict[str, Any]:
+    cells: list[dict[str, Any]] = [
+        {"cell_type": "code", "id": f"c{n}", "metadata": {}, "execution_count": None,
+         "outputs": [], "source": source}
+        for n, source in enumerate(CELLS)
+    ]  # fmt: skip
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": kernel}, "cells": cells}
+
+
 @pytest.fixture
 def docker_backend(docker_client: Any) -> Iterator[DockerBackend]:
     build_image(client=docker_client)  # quick when the image is built already
@@ -45,8 +54,7 @@ def test_private_rows_printed_and_raised_never_reach_the_candidate(
     submission_id: int,
     docker_backend: DockerBackend,
 ) -> None:
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    storage.put_bytes("submissions/nb.ipynb", nbformat.writes(notebook).encode())
+    storage.put_bytes("submissions/nb.ipynb", json.dumps(notebook()).encode())
     worker = Worker(config, db, storage, docker_backend, poll_s=0.01, name=docker_backend.worker)
     worker.run(until_idle=True)
     sub = load(db, submission_id)
