@@ -160,13 +160,20 @@ def _check_above(values: NDArray[Any], key: Answers, name: str) -> None:
     low = np.flatnonzero(values <= -1)
     if low.size:
         examples = tuple(str(i) for i in key.ids.take(low[:5]).to_pylist())
+        what = f"{name} has {low.size} value(s) in {key.target_col!r} at or below -1"
+        rule = "rmsle takes log(1 + prediction), so every prediction must be above -1."
+        seen = low if key.private is None else low[~key.private[low]]
+        if seen.size:  # the candidate is told only public test ids
+            public_ids = ", ".join(str(i) for i in key.ids.take(seen[:5]).to_pylist())
+            public = f"{what}, for example for ids {public_ids}; {rule}"
+        else:
+            public = f"{what}, all of them on hidden test rows; {rule}"
         raise InvalidPredictions(
-            f"{name} has {low.size} value(s) in {key.target_col!r} at or below -1, for example "
-            f"for ids {', '.join(examples)}; rmsle takes log(1 + prediction), so every "
-            "prediction must be above -1.",
+            f"{what}, for example for ids {', '.join(examples)}; {rule}",
             "value_range",
             int(low.size),
             examples,
+            public=public,
         )
 
 

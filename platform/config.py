@@ -175,6 +175,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Platform-error retries before a submission fails as platform_error.",
         _positive_int,
     ),
+    Setting(
+        "HELDOUT_CANDIDATE_RUN",
+        "always",
+        "When the worker also runs a notebook on the candidate's own bundle, for the details "
+        "they see: always, failed (only when the scored run failed) or never.",
+        _choice("always", "failed", "never"),
+    ),
     Setting("HELDOUT_INVITE_DAYS", "30", "Days an invitation stays valid.", _positive_int),
     Setting(
         "HELDOUT_SMTP_URL",

@@ -42,7 +42,7 @@ def list_(slug: str | None, status: str | None, as_json: bool) -> None:
 @click.option("--challenge", "slug", default=None, help="Regrade every submission of SLUG.")
 def regrade(submission_id: int | None, slug: str | None) -> None:
     """Run submissions again against the version each was made for."""
-    from heldout.platform.services.queueing import regrade as do_regrade
+    from heldout.platform.worker.queue import regrade as do_regrade
 
     count = do_regrade(open_database(), submission_id, slug)
     click.echo(f"queued {count} submission(s) for regrading")

@@ -8,21 +8,12 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from heldout.platform.failures import COUNTED
 from heldout.platform.models.base import Base, Timestamped
 from heldout.platform.models.candidate import Candidate, Invitation
 from heldout.platform.models.challenge import ChallengeVersion
 
 STATUSES = ("queued", "running", "scored", "failed")
-FAILURES = (
-    "invalid_notebook",
-    "notebook_error",
-    "timeout",
-    "out_of_memory",
-    "invalid_predictions",
-    "platform_error",
-)
-# Failures that are the platform's fault never count against a candidate's limit.
-CANDIDATE_FAILURES = frozenset(FAILURES) - {"platform_error"}
 
 
 class Submission(Timestamped, Base):
@@ -44,8 +35,12 @@ class Submission(Timestamped, Base):
 
     status: Mapped[str] = mapped_column(String(20), default="queued")
     failure: Mapped[str | None] = mapped_column(String(40))
+    # For reviewers and admins: may quote the private test rows (the scored run saw them).
     failure_message: Mapped[str | None] = mapped_column(Text)
     failure_detail: Mapped[dict[str, Any] | None]
+    # What the candidate may see, decided and written by the worker (worker/disclosure.py):
+    # {"failure": {...} | None, "executed_key": ... | None, "run_time_s": ...}.
+    candidate_view: Mapped[dict[str, Any] | None]
     attempts: Mapped[int] = mapped_column(default=0)
     not_before: Mapped[datetime | None]  # retry backoff
 
@@ -66,11 +61,12 @@ class Submission(Timestamped, Base):
 
     @property
     def counts_toward_limit(self) -> bool:
-        return self.failure is None or self.failure in CANDIDATE_FAILURES
+        return self.failure is None or self.failure in COUNTED
 
 
 class Run(Timestamped, Base):
-    """One attempt at running a submission's notebook in the sandbox."""
+    """One run of a submission's notebook in the sandbox (an attempt has one scored run and
+    at most one candidate run)."""
 
     __tablename__ = "runs"
 
@@ -79,6 +75,8 @@ class Run(Timestamped, Base):
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )
     attempt: Mapped[int]
+    # "scored": on all test rows, for reviewers and timings; "candidate": on the bundle's rows.
+    purpose: Mapped[str] = mapped_column(String(20), default="scored", server_default="scored")
     worker: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="running")
     reason: Mapped[str | None] = mapped_column(Text)

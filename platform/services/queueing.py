@@ -1,13 +1,12 @@
-"""Admin operations on the queue: list submissions and regrade them."""
+"""Admin reads of the queue: list submissions (state changes live in worker/queue.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from heldout.platform.db import Database
-from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.models import Challenge, ChallengeVersion, Submission
 
 
@@ -34,6 +33,7 @@ def list_submissions(
                 "candidate": s.candidate.email,
                 "status": s.status,
                 "failure": s.failure,
+                "failure_message": s.failure_message,
                 "public_score": s.public_score,
                 "private_score": s.private_score,
                 "attempts": s.attempts,
@@ -41,43 +41,3 @@ def list_submissions(
             }
             for s in session.scalars(query)
         ]
-
-
-def regrade(db: Database, submission_id: int | None = None, slug: str | None = None) -> int:
-    """Queue submissions again, against the version each was made for; returns how many."""
-    if (submission_id is None) == (slug is None):
-        raise InvalidInput("give a submission id or --challenge SLUG")
-    with db.session() as session:
-        query = update(Submission).where(Submission.status.in_(("scored", "failed")))
-        if submission_id is not None:
-            sub = session.get(Submission, submission_id)
-            if sub is None:
-                raise NotFound(f"no submission {submission_id}")
-            if sub.status in ("queued", "running"):
-                raise InvalidInput(f"submission {submission_id} is already {sub.status}")
-            query = query.where(Submission.id == submission_id)
-        else:
-            challenge = session.scalars(select(Challenge).where(Challenge.slug == slug)).first()
-            if challenge is None:
-                raise NotFound(f"no challenge {slug!r}")
-            versions = select(ChallengeVersion.id).where(
-                ChallengeVersion.challenge_id == challenge.id
-            )
-            query = query.where(Submission.version_id.in_(versions))
-        result = session.execute(
-            query.values(
-                status="queued",
-                failure=None,
-                failure_message=None,
-                failure_detail=None,
-                public_score=None,
-                private_score=None,
-                grading=None,
-                attempts=0,
-                not_before=None,
-                lease_owner=None,
-                lease_expires_at=None,
-                finished_at=None,
-            )
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]

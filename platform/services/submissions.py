@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, LimitReached, NotFound
+from heldout.platform.failures import COUNTED
 from heldout.platform.models import Challenge, Invitation, Submission
-from heldout.platform.models.submission import CANDIDATE_FAILURES
 from heldout.platform.storage import Storage
 
 DEFAULT_LIMIT = 5
@@ -45,7 +45,7 @@ def _counted(session: Session, invitation_id: int) -> int:
         session.scalar(
             select(func.count(Submission.id)).where(
                 Submission.invitation_id == invitation_id,
-                or_(Submission.failure.is_(None), Submission.failure.in_(CANDIDATE_FAILURES)),
+                or_(Submission.failure.is_(None), Submission.failure.in_(COUNTED)),
             )
         )
         or 0
@@ -124,26 +124,19 @@ def _clean_name(filename: str) -> str:
 
 
 def public_view(submission: Submission) -> dict[str, Any]:
-    """What the candidate may see: never the private score."""
-    failure = None
-    if submission.failure:
-        failure = {"category": submission.failure, "message": submission.failure_message or ""}
-        detail = submission.failure_detail or {}
-        failure.update(
-            {k: detail[k] for k in ("cell", "ename", "evalue", "traceback", "hint") if k in detail}
-        )
-    run_time = None
-    if submission.runs and submission.runs[-1].duration_s is not None:
-        run_time = submission.runs[-1].duration_s
+    """What the candidate may see: the public score and the worker's candidate view, nothing
+    else of the run (its messages and notebook saw the private test rows)."""
+    seen = submission.candidate_view or {}
+    failure = seen.get("failure") if submission.status == "failed" else None
     return {
         "id": submission.id,
         "status": submission.status,
         "public_score": submission.public_score,
         "metric": submission.version.metric,
-        "failure": failure,
+        "failure": dict(failure) if failure else None,
         "submitted_at": submission.created_at.isoformat() + "Z",
         "finished_at": submission.finished_at.isoformat() + "Z" if submission.finished_at else None,
-        "run_time_s": run_time,
+        "run_time_s": seen.get("run_time_s"),
         "filename": submission.filename,
         "version": submission.version.number,
     }
@@ -169,12 +162,12 @@ def list_for(db: Database, invitation_id: int) -> list[dict[str, Any]]:
 
 
 def executed_key(db: Database, invitation_id: int, submission_id: int) -> str:
-    """Storage key of the candidate's own executed notebook (newest run)."""
+    """Storage key of the candidate's executed notebook: the candidate run's, never the scored's."""
     with db.session() as session:
         submission = session.get(Submission, submission_id)
         if submission is None or submission.invitation_id != invitation_id:
             raise NotFound(f"no submission {submission_id}")
-        for run in reversed(submission.runs):
-            if run.executed_key:
-                return run.executed_key
-        raise NotFound("this submission has no executed notebook yet")
+        key = (submission.candidate_view or {}).get("executed_key")
+        if not key:
+            raise NotFound("this submission has no executed notebook to show")
+        return str(key)

@@ -56,7 +56,7 @@ def view(db: Database, account: Account, submission_id: int) -> dict[str, Any]:
         rubric = rubric_for(sub.version.spec)
         reveal = names_visible(session, account, sub.id)
         mine, others = reviews_of(session, account, sub, rubric)
-        runs = sorted(sub.runs, key=lambda r: r.attempt)
+        runs = sorted((r for r in sub.runs if r.purpose == "scored"), key=lambda r: r.attempt)
         explanation = session.scalars(
             select(Explanation).where(Explanation.invitation_id == sub.invitation_id)
         ).first()
@@ -115,7 +115,7 @@ def executed_notebook_key(db: Database, account: Account, submission_id: int) ->
     with db.session() as session:
         sub = submission_for(session, account, submission_id)
         for run in sorted(sub.runs, key=lambda r: r.attempt, reverse=True):
-            if run.executed_key:
+            if run.purpose == "scored" and run.executed_key:
                 return run.executed_key
     raise NotFound("this submission has no executed notebook")
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from heldout.platform.db import Database
 from heldout.platform.errors import ServiceUnavailable
+from heldout.platform.failures import CATEGORIES
 from heldout.platform.models import Run, Submission
 from heldout.platform.models.submission import STATUSES
 
@@ -38,7 +39,7 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            queued, submissions, runs, durations = self._query()
+            queued, submissions, failures, runs, durations = self._query()
         except (SQLAlchemyError, ServiceUnavailable):
             yield GaugeMetricFamily(
                 "heldout_database_up", "Whether the database answered this scrape.", value=0
@@ -56,6 +57,15 @@ class DatabaseCollector(Collector):
         for status in sorted(set(STATUSES) | set(submissions)):
             by_status.add_metric([status], submissions.get(status, 0))
         yield by_status
+        by_failure = GaugeMetricFamily(
+            "heldout_submission_failures",
+            "Failed submissions by failure category (challenge_error: the challenge is set up "
+            "wrongly; platform_error: ours).",
+            labels=["failure"],
+        )
+        for category in sorted(set(CATEGORIES) | set(failures)):
+            by_failure.add_metric([category], failures.get(category, 0))
+        yield by_failure
         run_status = GaugeMetricFamily("heldout_runs", "Sandbox runs by status.", labels=["status"])
         for status, count in sorted(runs.items()):
             run_status.add_metric([status], count)
@@ -75,7 +85,13 @@ class DatabaseCollector(Collector):
 
     def _query(
         self,
-    ) -> tuple[int, dict[str, int], dict[str, int], dict[str, tuple[int, float, list[int]]]]:
+    ) -> tuple[
+        int,
+        dict[str, int],
+        dict[str, int],
+        dict[str, int],
+        dict[str, tuple[int, float, list[int]]],
+    ]:
         bucket_columns = [
             func.sum(case((Run.duration_s <= bound, 1), else_=0)) for bound in RUN_BUCKETS
         ]
@@ -86,6 +102,14 @@ class DatabaseCollector(Collector):
                     select(Submission.status, func.count()).group_by(Submission.status)
                 )
             }
+            failures = {
+                str(failure): int(count)
+                for failure, count in session.execute(
+                    select(Submission.failure, func.count())
+                    .where(Submission.status == "failed", Submission.failure.is_not(None))
+                    .group_by(Submission.failure)
+                )
+            }
             runs = {
                 str(status): int(count)
                 for status, count in session.execute(
@@ -94,14 +118,14 @@ class DatabaseCollector(Collector):
             }
             rows = session.execute(
                 select(Run.status, func.count(), func.sum(Run.duration_s), *bucket_columns)
-                .where(Run.duration_s.is_not(None))
+                .where(Run.duration_s.is_not(None), Run.purpose == "scored")
                 .group_by(Run.status)
             ).all()
         durations = {
             str(row[0]): (int(row[1]), float(row[2] or 0.0), [int(n or 0) for n in row[3:]])
             for row in rows
         }
-        return submissions.get("queued", 0), submissions, runs, durations
+        return submissions.get("queued", 0), submissions, failures, runs, durations
 
 
 class AppMetrics:

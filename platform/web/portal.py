@@ -25,6 +25,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from heldout.platform.errors import HeldoutError, InvalidInput, NotFound, PermissionDenied
+from heldout.platform.failures import FAILURES
 from heldout.platform.services import (
     challenge_view,
     explanations,
@@ -42,34 +43,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ACTIVE = ("queued", "running")
 
-FAILURE_TITLES = {
-    "invalid_notebook": "The file could not be run as a notebook",
-    "notebook_error": "A cell in your notebook raised an error",
-    "timeout": "Your notebook ran out of time",
-    "out_of_memory": "Your notebook ran out of memory",
-    "invalid_predictions": "Something is wrong with predictions.csv",
-    "platform_error": "A problem on our side (not your code)",
-}
-FAILURE_HELP = {
-    "invalid_notebook": "We could not start your notebook. Below is what we found.",
-    "notebook_error": "Your notebook stopped at the cell below. The same error usually shows "
-    "up on your computer when you restart the kernel and run all cells with data/ beside it.",
-    "timeout": "Each run has a time limit (see the rules on the challenge page). The executed "
-    "notebook below shows how far it got.",
-    "out_of_memory": "Each run has a memory limit (see the rules on the challenge page); the "
-    "notebook was stopped when it went over.",
-    "invalid_predictions": "Your notebook finished, but the predictions file could not be "
-    "scored. Below is the first problem we found.",
-    "platform_error": "We could not run your notebook because of a problem on our side. We "
-    "retried automatically; please submit again later.",
-}
-
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {
-        "failure_titles": FAILURE_TITLES,
-        "failure_help": FAILURE_HELP,
+        "failures": FAILURES,
         "traceback_tail": _traceback_tail,
     }
 

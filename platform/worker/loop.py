@@ -19,7 +19,9 @@ from heldout.platform.db import Database
 from heldout.platform.errors import HeldoutError
 from heldout.platform.storage import Storage
 from heldout.platform.worker import queue
-from heldout.platform.worker.runner import Context, execute
+from heldout.platform.worker.job import Context
+from heldout.platform.worker.runner import execute
+from heldout.sandbox import Backend
 
 log = logging.getLogger("heldout.worker")
 REAP_EVERY_S = 60.0
@@ -37,7 +39,7 @@ class Worker:
         config: Config,
         db: Database,
         storage: Storage,
-        backend: Any,
+        backend: Backend,
         concurrency: int = 1,
         poll_s: float = 1.0,
         grace_s: float = 30.0,

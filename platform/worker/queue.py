@@ -4,7 +4,8 @@ PostgreSQL claims with `FOR UPDATE SKIP LOCKED` and serializes one candidate's c
 candidate row; SQLite claims with one atomic conditional UPDATE (SQLite has a single writer).
 Every state change after a claim is conditional on still holding the lease, so a worker that
 lost its lease (killed, paused, partitioned) can never record a result: each submission ends
-scored exactly once or failed with a reason.
+scored exactly once or failed with a reason. This module owns every state change of a
+submission after it is created: claim, heartbeat, complete, release and regrade.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from heldout.platform.db import Database
-from heldout.platform.models import Candidate, Submission, utcnow
+from heldout.platform.errors import InvalidInput, NotFound
+from heldout.platform.models import Candidate, Challenge, ChallengeVersion, Submission, utcnow
 
 
 @dataclass(frozen=True)
@@ -164,3 +166,44 @@ def depth(db: Database) -> int:
             session.scalar(select(func.count(Submission.id)).where(Submission.status == "queued"))
             or 0
         )
+
+
+def regrade(db: Database, submission_id: int | None = None, slug: str | None = None) -> int:
+    """Queue finished submissions again, against the version each was made for; how many."""
+    if (submission_id is None) == (slug is None):
+        raise InvalidInput("give a submission id or --challenge SLUG")
+    with db.session() as session:
+        query = update(Submission).where(Submission.status.in_(("scored", "failed")))
+        if submission_id is not None:
+            sub = session.get(Submission, submission_id)
+            if sub is None:
+                raise NotFound(f"no submission {submission_id}")
+            if sub.status in ("queued", "running"):
+                raise InvalidInput(f"submission {submission_id} is already {sub.status}")
+            query = query.where(Submission.id == submission_id)
+        else:
+            challenge = session.scalars(select(Challenge).where(Challenge.slug == slug)).first()
+            if challenge is None:
+                raise NotFound(f"no challenge {slug!r}")
+            versions = select(ChallengeVersion.id).where(
+                ChallengeVersion.challenge_id == challenge.id
+            )
+            query = query.where(Submission.version_id.in_(versions))
+        result = session.execute(
+            query.values(
+                status="queued",
+                failure=None,
+                failure_message=None,
+                failure_detail=None,
+                candidate_view=None,
+                public_score=None,
+                private_score=None,
+                grading=None,
+                attempts=0,
+                not_before=None,
+                lease_owner=None,
+                lease_expires_at=None,
+                finished_at=None,
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

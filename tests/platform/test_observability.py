@@ -152,6 +152,35 @@ def test_metrics_read_queue_and_runs_from_the_database(no_docker_app: Flask) -> 
     assert samples["heldout_run_duration_seconds_bucket{le=600.0,status=timed_out}"] == 1
 
 
+def test_metrics_count_failed_submissions_by_category(no_docker_app: Flask) -> None:
+    """Admins see challenge errors (the challenge set up wrongly) on /metrics."""
+    db: Database = no_docker_app.extensions["heldout"].db
+    with db.session() as session:
+        for failure in ("challenge_error", "challenge_error", "notebook_error"):
+            factories.make_submission(session, status="failed", failure=failure)
+        scored = factories.make_submission(session, status="scored")
+        session.add(
+            Run(submission_id=scored.id, attempt=1, worker="w", status="succeeded", duration_s=2.0)
+        )
+        session.add(
+            Run(
+                submission_id=scored.id,
+                attempt=1,
+                purpose="candidate",
+                worker="w",
+                status="succeeded",
+                duration_s=2.0,
+            )
+        )
+    samples = scrape(no_docker_app)
+    assert samples["heldout_submission_failures{failure=challenge_error}"] == 2
+    assert samples["heldout_submission_failures{failure=notebook_error}"] == 1
+    assert samples["heldout_submission_failures{failure=platform_error}"] == 0
+    # Durations are the scored runs' only; the candidate run is counted among the runs.
+    assert samples["heldout_run_duration_seconds_count{status=succeeded}"] == 1
+    assert samples["heldout_runs{status=succeeded}"] == 2
+
+
 def test_metrics_time_http_requests_by_route(no_docker_app: Flask) -> None:
     client = no_docker_app.test_client()
     client.get("/healthz")

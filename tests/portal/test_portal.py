@@ -187,11 +187,28 @@ def test_final_submission_defaults_to_latest_scored_and_can_be_chosen(
     assert "This is your final submission" in page
 
 
+def test_scored_runs_notebook_is_never_served_to_the_candidate(
+    app: Flask, signed_in: FlaskClient, invited: Invited
+) -> None:
+    """The scored run saw the private rows: only the candidate view's notebook is served."""
+    from heldout.platform.models import Run
+
+    sv = app.extensions["heldout"]
+    sv.storage.put_bytes("runs/y/executed.ipynb", notebook("print('private rows')"))
+    with sv.db.session() as session:
+        sub = make_submission(session, session.get(Invitation, invited.invitation_id))
+        session.add(
+            Run(submission=sub, attempt=1, worker="w", executed_key="runs/y/executed.ipynb")
+        )
+        sub_id = sub.id
+    assert signed_in.get(f"/submissions/{sub_id}/notebook").status_code == 404
+    assert signed_in.get(f"/submissions/{sub_id}/executed.ipynb").status_code == 404
+    assert "private rows" not in signed_in.get(f"/submissions/{sub_id}").get_data(as_text=True)
+
+
 def test_executed_notebook_is_served_sanitized_with_a_strict_policy(
     app: Flask, signed_in: FlaskClient, invited: Invited
 ) -> None:
-    from heldout.platform.models import Run
-
     sv = app.extensions["heldout"]
     executed = json.loads(notebook("print(1)"))
     executed["cells"][0]["outputs"] = [
@@ -204,9 +221,8 @@ def test_executed_notebook_is_served_sanitized_with_a_strict_policy(
     sv.storage.put_bytes("runs/x/executed.ipynb", json.dumps(executed).encode())
     with sv.db.session() as session:
         sub = make_submission(session, session.get(Invitation, invited.invitation_id))
-        session.add(
-            Run(submission=sub, attempt=1, worker="w", executed_key="runs/x/executed.ipynb")
-        )
+        # The candidate run's notebook, as the worker's candidate view names it.
+        sub.candidate_view = {"failure": None, "executed_key": "runs/x/executed.ipynb"}
         sub_id = sub.id
     response = signed_in.get(f"/submissions/{sub_id}/notebook")
     assert response.status_code == 200

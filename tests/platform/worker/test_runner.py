@@ -6,98 +6,19 @@ The sandbox is a FakeBackend here (this module's unit tests); the grader, the da
 
 from __future__ import annotations
 
-import io
-import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
 
 from heldout.platform.config import Config
 from heldout.platform.db import Database
 from heldout.platform.models import Run, Submission
-from heldout.platform.storage import Storage, open_storage
+from heldout.platform.storage import Storage
 from heldout.platform.worker import queue
 from heldout.platform.worker.loop import Worker
 from heldout.sandbox import FakeBackend, Limits, RunResult, SandboxError
 from heldout.sandbox.result import Status
-from tests.factories import make_challenge, make_invitation, make_submission
-
-IDS = [f"id{n}" for n in range(20)]
-LABELS = [n % 2 for n in range(20)]
-SPLIT = ["public" if n < 10 else "private" for n in range(20)]
-
-
-@pytest.fixture
-def storage(config: Config) -> Storage:
-    return open_storage(config)
-
-
-@pytest.fixture
-def submission_id(db: Database, storage: Storage) -> int:
-    """A challenge version with real artifacts and one queued submission."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("train.csv", "cid,x,y\na,1,0\nb,2,1\n")
-        archive.writestr("test.csv", "cid,x\n" + "".join(f"{i},{n}\n" for n, i in enumerate(IDS)))
-    storage.put_bytes("c/1/sandbox.zip", buffer.getvalue())
-    answers = pd.DataFrame({"cid": IDS, "y": LABELS, "split": SPLIT})
-    storage.put_bytes("c/1/answers.csv", answers.to_csv(index=False).encode())
-    storage.put_bytes("submissions/nb.ipynb", b"{}")
-    with db.session() as session:
-        challenge = make_challenge(session)
-        version = challenge.versions[0]
-        version.sandbox_key, version.answer_key = "c/1/sandbox.zip", "c/1/answers.csv"
-        version.data_sha256 = "d" * 64
-        version.spec = {
-            "data": {"id": "cid", "target": "y"},
-            "metric": {"name": "accuracy"},
-            "limits": {"timeout_s": 30, "memory_mb": 512, "cpus": 1},
-        }
-        version.metric = "accuracy"
-        invitation = make_invitation(session, challenge=challenge)
-        return make_submission(session, invitation, notebook_key="submissions/nb.ipynb").id
-
-
-def writes(
-    predictions: str | None, status: Status = "succeeded", **extra: Any
-) -> Callable[[Path, Path, Path, Limits], RunResult]:
-    def handler(notebook: Path, data_dir: Path, out_dir: Path, limits: Limits) -> RunResult:
-        assert (data_dir / "test.csv").is_file()  # the sandbox inputs were unpacked
-        assert not (data_dir / "answers.csv").exists()  # the answer key never goes in
-        executed = out_dir / "executed.ipynb"
-        executed.write_text("{}")
-        path = None
-        if predictions is not None:
-            path = out_dir / "predictions.csv"
-            path.write_text(predictions)
-        return RunResult(
-            status=status,
-            reason=str(extra.pop("reason", "")),
-            duration_s=1.5,
-            executed_path=executed,
-            predictions_path=path,
-            image_digest="sha256:abc",
-            notebook_sha256="n" * 64,
-            **extra,
-        )
-
-    return handler
-
-
-def run_once(config: Config, db: Database, storage: Storage, backend: FakeBackend) -> None:
-    worker = Worker(config, db, storage, backend, concurrency=1, poll_s=0.01)
-    worker.run(until_idle=True)
-
-
-def load(db: Database, submission_id: int) -> Submission:
-    with db.session() as session:
-        sub = session.get(Submission, submission_id)
-        assert sub is not None
-        sub.runs  # noqa: B018  (load the runs while the session is open)
-        return sub
+from tests.platform.worker.helpers import IDS, LABELS, SPLIT, load, run_once, scored_runs, writes
 
 
 def test_perfect_predictions_are_scored_public_and_private(
@@ -208,7 +129,7 @@ def test_platform_error_is_retried_and_does_not_count(
     rows = "cid,y\n" + "".join(f"{i},{y}\n" for i, y in zip(IDS, LABELS, strict=True))
     run_once(config, db, storage, FakeBackend(writes(rows)))
     sub = load(db, submission_id)
-    assert (sub.status, sub.attempts, len(sub.runs)) == ("scored", 2, 2)
+    assert (sub.status, sub.attempts, len(scored_runs(sub))) == ("scored", 2, 2)
 
 
 def test_platform_errors_past_max_attempts_fail_without_counting(
