@@ -91,7 +91,6 @@ def leaks(views: list[View], marks: set[str]) -> dict[str, list[str]]:
     for view in views:
         hits = sorted(m for m in marks if m in view.text)
         if hits:
-            found[f"{view.url} ({view.status})"] = hits[:4] + (
-                [f"+{len(hits) - 4}"] * (len(hits) > 4)
-            )
+            more = [f"and {len(hits) - 4} more"] if len(hits) > 4 else []
+            found[f"{view.url} ({view.status})"] = hits[:4] + more
     return found

@@ -32,8 +32,8 @@ PREDICT = (
 )
 
 
-def attempts(private: list[str]) -> dict[str, bytes]:
-    """The notebooks, by name; those that need the private ids get them from the test."""
+def attempts(public: list[str]) -> dict[str, bytes]:
+    """The notebooks, by name; `public` are the ids of the candidate's own data/test.csv."""
     return {
         "honest": notebook(READ, PREDICT),
         "print": notebook(READ, "print(rows)", PREDICT),
@@ -50,14 +50,17 @@ def attempts(private: list[str]) -> dict[str, bytes]:
             PREDICT,
         ),
         "exception": notebook(READ, "raise ValueError(rows)"),
+        # The notebook tells the private rows apart by the public ids its candidate got in the
+        # bundle, so its own source holds no private id.
         "partial_predictions": notebook(
-            f"private = {json.dumps(private)}",
+            READ,
+            f"private = set(ids) - set({json.dumps(public)})",
             "with open('predictions.csv', 'w') as f:\n"
-            "    f.write('row_id,label\\n' + ''.join(f'{i},1\\n' for i in private))",
+            "    f.write('row_id,label\\n' + ''.join(f'{i},1\\n' for i in sorted(private)))",
         ),
         "bad_private_values": notebook(
             READ,
-            f"private = set({json.dumps(private)})",
+            f"private = set(ids) - set({json.dumps(public)})",
             "with open('predictions.csv', 'w') as f:\n"
             "    f.write('row_id,label\\n' + ''.join(\n"
             "        f'{i},banana\\n' if i in private else f'{i},0\\n' for i in ids))",
@@ -89,7 +92,7 @@ def leak_site(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> I
         site.serve()
         site.worker()
         queued = {}
-        for name, nb in attempts(key.private).items():
+        for name, nb in attempts(key.public).items():
             token = site.invite(slug, f"{name.replace('_', '-')}@example.com")
             response = Candidate(site.base, token).submit(nb)
             assert response.status_code == 202, response.text
@@ -121,6 +124,8 @@ def test_the_search_finds_public_rows_in_the_bundle_and_no_private_one(
 )
 def test_no_candidate_view_shows_a_private_test_row(leak_site: LeakSite, name: str) -> None:
     attempt = leak_site.attempts[name]
+    if name.endswith("predictions") or name.endswith("values"):  # the grader's complaint is read
+        assert (attempt.final["failure"] or {}).get("category") == "invalid_predictions", attempt
     views = CandidateViews(leak_site.site.base, attempt.token).collect([attempt.submission_id])
     assert len(views) >= 10, [v.url for v in views]
     found = leaks(views, leak_site.key.private_marks())
