@@ -184,6 +184,13 @@ def forgery_site(
             for run in session.execute(select(Run).order_by(Run.id)).scalars():
                 runs.setdefault(run.submission_id, []).append(run)
         database.dispose()
+        for name, forged in done.items():  # shown with any failure: how each one ended
+            mine = runs.get(forged.submission_id, [])
+            category = (forged.final["failure"] or {}).get("category")
+            print(
+                f"{name}: {forged.final['status']} {category} score={forged.final['public_score']}"
+                f" runs={[(r.status, r.reason) for r in mine]}"
+            )
         yield ForgerySite(site, key.public_accuracy(dict.fromkeys(key.labels, 0)), runs, done)
     finally:
         site.stop()
