@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from heldout.platform.db import Database
 from tests.services import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,10 +65,20 @@ class Installation:
     def cli_json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
 
-    def build(self, kit: str = "churn") -> dict[str, Any]:
-        built: dict[str, Any] = self.cli_json("challenge", "build", str(EXAMPLES / kit))
+    def build(self, kit: str | Path = "churn") -> dict[str, Any]:
+        """Build and publish an example kit by name, or any kit folder by path."""
+        folder = kit if isinstance(kit, Path) else EXAMPLES / kit
+        built: dict[str, Any] = self.cli_json("challenge", "build", str(folder))
         self.cli("challenge", "publish", built["slug"])
         return built
+
+    def database(self) -> Database:
+        """The installation's database, as the server and workers see it (dispose after use)."""
+        return Database(self.env["HELDOUT_DATABASE_URL"])
+
+    def stored(self, key: str) -> Path:
+        """Where the local storage keeps `key` (the embedded default, $HELDOUT_HOME/storage)."""
+        return self.home / "storage" / key
 
     def invite(self, slug: str, email: str) -> str:
         token: str = self.cli_json("invite", slug, email)["token"]
