@@ -366,9 +366,19 @@ class DockerBackend(Backend):
     def remove(self, container: Any) -> None:
         """Kill and remove the container with its volumes; its processes die with it."""
         import docker.errors
+        import requests
 
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True, v=True)
+        for attempt in range(3):
+            try:
+                container.remove(force=True, v=True)
+                return
+            except docker.errors.NotFound:
+                return
+            except (docker.errors.APIError, requests.RequestException):
+                # a busy engine (gVisor's sandboxes take longer to stop) may refuse or time out
+                if attempt == 2:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
 
     def reap(self, worker: str | None = None, everything: bool = False) -> list[str]:
         """Remove labelled leftovers past their deadline, of a dead `worker`, or all of them."""

@@ -181,7 +181,8 @@ def forgery_site(
         database = site.database()
         with database.session() as session:
             runs: dict[int, list[Run]] = {}
-            for run in session.execute(select(Run).order_by(Run.id)).scalars():
+            scored = select(Run).where(Run.purpose == "scored").order_by(Run.id)
+            for run in session.execute(scored).scalars():
                 runs.setdefault(run.submission_id, []).append(run)
         database.dispose()
         for name, forged in done.items():  # shown with any failure: how each one ended

@@ -131,11 +131,16 @@ def wait_all_final(site: Installation, ids: list[int], timeout: float) -> None:
         database.dispose()
 
 
-def runs_by_submission(site: Installation) -> dict[int, list[Run]]:
+def runs_by_submission(site: Installation, purpose: str = "scored") -> dict[int, list[Run]]:
     database = site.database()
     try:
         with database.session() as session:
-            runs = session.execute(select(Run).order_by(Run.id)).scalars().all()
+            # the scored runs: each attempt may also have a candidate run on the bundle's rows
+            runs = (
+                session.execute(select(Run).where(Run.purpose == purpose).order_by(Run.id))
+                .scalars()
+                .all()
+            )
     finally:
         database.dispose()
     found: dict[int, list[Run]] = {}
@@ -157,6 +162,7 @@ def check_each_scored_once_on_its_own(site: Installation, planned: list[Planned]
     wait_all_final(site, [p.id for p in planned], timeout=240)
     time.sleep(7)  # longer than a lease: a stray re-run would have started by now
     runs = runs_by_submission(site)
+    shown = runs_by_submission(site, "candidate")
     markers = {p.marker for p in planned}
     problems: list[str] = []
     for p in planned:
@@ -190,6 +196,14 @@ def check_each_scored_once_on_its_own(site: Installation, planned: list[Planned]
         if foreign:
             owners = [q.id for q in planned if q.marker in foreign]
             problems.append(f"#{p.id}: its executed notebook holds the markers of {owners}")
+        # what the candidate is shown comes from the candidate run: also theirs alone
+        candidate_runs = [r for r in shown.get(p.id, []) if r.executed_key]
+        if len(candidate_runs) != 1:
+            problems.append(f"#{p.id}: {len(candidate_runs)} candidate runs with a notebook")
+            continue
+        seen = site.stored(str(candidate_runs[0].executed_key)).read_text()
+        if p.marker not in seen or any(m in seen for m in markers - {p.marker}):
+            problems.append(f"#{p.id}: the notebook shown to the candidate is not its own")
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
 
 
