@@ -19,7 +19,14 @@ from heldout.sandbox.build import image_tag
 from heldout.sandbox.engine import connect, resolve_runtime
 from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.limits import MB, Limits
-from heldout.sandbox.notebook import Rejected, check_notebook, data_files, dir_sha256, file_sha256
+from heldout.sandbox.notebook import (
+    UPGRADED,
+    Rejected,
+    check_notebook,
+    data_files,
+    dir_sha256,
+    file_sha256,
+)
 from heldout.sandbox.outcome import outcome
 from heldout.sandbox.pool import WarmPool, run_name
 from heldout.sandbox.result import RunResult
@@ -126,7 +133,7 @@ class DockerBackend(Backend):
         started = time.monotonic()
         notebook_sha = file_sha256(notebook) if notebook.is_file() else ""
         try:
-            check_notebook(notebook, self.max_notebook_mb)
+            checked = check_notebook(notebook, self.max_notebook_mb)
         except Rejected as exc:
             return RunResult(
                 "rejected", str(exc), time.monotonic() - started, notebook_sha256=notebook_sha
@@ -155,7 +162,10 @@ class DockerBackend(Backend):
             if prepared is None:
                 prepared = self.prepare(name, limits, data_bytes, labels, warm=False)
             self.pool.refill(name, limits)
-            return self._drive(prepared, notebook, data_dir, out_dir, limits, base, started)
+            upgraded = checked.get("nbformat") == 3
+            return self._drive(
+                prepared, notebook, data_dir, out_dir, limits, base, started, upgraded
+            )
         except (docker.errors.DockerException, requests.RequestException) as exc:
             detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise SandboxError(f"the Docker engine failed during the run: {detail}") from exc
@@ -271,6 +281,7 @@ class DockerBackend(Backend):
         limits: Limits,
         base: RunResult,
         started: float,
+        upgraded: bool = False,
     ) -> RunResult:
         container = prepared.container
         sock = prepared.sock or _attach(self.client.api, container.id)
@@ -316,6 +327,8 @@ class DockerBackend(Backend):
             limits.predictions_mb * MB,
         )
         notes = [n for n in (executed_note, predictions_note) if n]
+        if upgraded:
+            notes.append(UPGRADED)
         bound = _bind_predictions(out_dir / "predictions.csv", report)
         if bound:
             notes.append(bound)

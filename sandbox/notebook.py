@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 MAX_NOTEBOOK_MB = 20
+READABLE = (3, 4)  # notebook format versions; 3 (IPython 1-2, old courses) is upgraded to 4
+UPGRADED = "the notebook was in format version 3; it was upgraded to version 4 to run"
 
 
 class Rejected(Exception):
@@ -48,19 +50,27 @@ def check_notebook_bytes(raw: bytes, max_mb: int = MAX_NOTEBOOK_MB) -> dict[str,
             f"the file is not a Jupyter notebook: it is not valid JSON ({exc}); "
             "save it from Jupyter as .ipynb"
         ) from exc
-    if not isinstance(data, dict) or "cells" not in data or "nbformat" not in data:
+    if not isinstance(data, dict) or "nbformat" not in data:
         raise Rejected(
-            "the file is JSON but not a Jupyter notebook (no `cells` or `nbformat`); "
+            "the file is JSON but not a Jupyter notebook (it has no `nbformat` version); "
             "save it from Jupyter as .ipynb"
         )
-    if data.get("nbformat") != 4:
+    version = data.get("nbformat")
+    if version not in READABLE:
         raise Rejected(
-            f"the notebook uses format version {data.get('nbformat')!r}; only version 4 "
-            "(every Jupyter since 2015) is supported"
+            f"the notebook uses format version {version!r}; versions 3 and 4 can be read "
+            "(open it in a current Jupyter and save it again)"
+        )
+    cells = "worksheets" if version == 3 else "cells"
+    if cells not in data:
+        raise Rejected(
+            f"the file says it is a version {version} notebook but has no `{cells}`; "
+            "save it from Jupyter as .ipynb"
         )
     try:
         with warnings.catch_warnings():  # old notebooks lack cell ids: nbformat adds them
             warnings.simplefilter("ignore")
+            # a version 3 notebook is upgraded to 4 (the runner reads it the same way)
             nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
             nbformat.validate(nb)
     except Exception as exc:

@@ -218,3 +218,11 @@ def test_the_notebook_cannot_kill_the_runner_or_init(run: Run) -> None:
     result = run("kill_runner", timeout_s=30)
     assert result.status == "succeeded", result.reason
     assert _outputs(result)[0] == "denied 2 killed []\n"
+
+
+def test_a_version_3_notebook_is_upgraded_and_runs(run: Run) -> None:
+    result = run("version3")
+    assert result.status == "succeeded", result.reason
+    assert "upgraded to version 4" in result.reason
+    assert any("upgraded to version 4" in note for note in result.notes)
+    assert _outputs(result) == ["v3 runs\n"]

@@ -196,3 +196,13 @@ def test_containers_are_hardened_by_default(
     finally:
         backend.reap(worker=backend.worker)
     assert_host_clean(docker_client, backend.worker)
+
+
+def test_a_notebook_of_an_unknown_format_version_gets_the_true_reason() -> None:
+    from heldout.sandbox.notebook import Rejected, check_notebook_bytes
+
+    with pytest.raises(Rejected, match="format version 5; versions 3 and 4 can be read"):
+        check_notebook_bytes(b'{"nbformat": 5, "cells": []}')
+    with pytest.raises(Rejected, match="version 3 notebook but has no `worksheets`"):
+        check_notebook_bytes(b'{"nbformat": 3, "cells": []}')
+    assert check_notebook_bytes((FILES / "version3.ipynb").read_bytes())["nbformat"] == 3
