@@ -20,6 +20,7 @@ from heldout.platform.models import Submission
 from heldout.platform.storage import Storage
 from heldout.platform.worker import queue
 from heldout.sandbox import Backend, Limits
+from heldout.sandbox.notebook import file_sha256
 
 # The candidate bundle's data files, the only members a candidate run gets.
 BUNDLE_DATA = {"data/train.csv": "train.csv", "data/test.csv": "test.csv"}
@@ -112,7 +113,7 @@ def _unpacked(
         archive_path = staging.with_suffix(".zip")  # beside, so no member can overwrite it
         try:
             ctx.storage.get_file(key, archive_path)  # streamed, never all in memory
-            digest = _sha256(archive_path)
+            digest = file_sha256(archive_path)
             with zipfile.ZipFile(archive_path) as archive:
                 for member in archive.infolist():
                     wanted = None if member.is_dir() else member_name(member.filename)
@@ -127,14 +128,6 @@ def _unpacked(
             archive_path.unlink(missing_ok=True)
             shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_answers(ctx: Context, job: Job) -> Answers:
