@@ -98,17 +98,30 @@ def build_image(
     return BuildResult(tag, True, "offline" if offline else "online", time.monotonic() - started)
 
 
+KEEP_IMAGES = 3  # the newest runtime images and bases kept: a rolling upgrade, a second checkout
+
+
 def _prune(client: Any, keep: set[str], say: Progress) -> None:
-    """Untag older runtime images and bases so rebuilds do not pile up on disk."""
+    """Untag older runtime images and bases so rebuilds do not pile up on disk.
+
+    The newest few of each stay: a worker of the previous release (or another checkout on the
+    same engine) may still run notebooks on its image.
+    """
     import docker.errors
 
-    for image in client.images.list(name=IMAGE_REPO) + client.images.list(name=BASE_REPO):
-        for old in set(image.tags) - keep:
-            try:
-                client.images.remove(old)
-                say(f"removed the old image {old}")
-            except docker.errors.APIError:
-                pass  # a container still uses it: the next build tries again
+    for repo in (IMAGE_REPO, BASE_REPO):
+        images = sorted(
+            client.images.list(name=repo),
+            key=lambda i: str(i.attrs.get("Created", "")),
+            reverse=True,
+        )
+        for image in images[KEEP_IMAGES:]:
+            for old in set(image.tags) - keep:
+                try:
+                    client.images.remove(old)
+                    say(f"removed the old image {old}")
+                except docker.errors.APIError:
+                    pass  # a container still uses it: the next build tries again
 
 
 def _exists(client: Any, name: str) -> bool:

@@ -226,3 +226,21 @@ def test_a_version_3_notebook_is_upgraded_and_runs(run: Run) -> None:
     assert "upgraded to version 4" in result.reason
     assert any("upgraded to version 4" in note for note in result.notes)
     assert _outputs(result) == ["v3 runs\n"]
+
+
+def test_plt_show_and_open_figures_become_images_in_the_executed_notebook(run: Run) -> None:
+    result = run("plots", timeout_s=60)
+    assert result.status == "succeeded", result.reason
+    assert result.executed_path is not None
+    cells = json.loads(result.executed_path.read_text())["cells"]
+    images = [
+        sum("image/png" in o.get("data", {}) for o in cell.get("outputs", [])) for cell in cells
+    ]
+    assert images == [1, 1, 0]
+
+
+def test_the_libraries_data_science_notebooks_reach_for_are_there(run: Run) -> None:
+    result = run("common_libraries", timeout_s=120, memory_mb=1024)
+    assert result.status == "succeeded", result.reason
+    printed = "".join(_outputs(result))
+    assert "style ok True" in printed and "45\n" in printed and "2.0\n" in printed
