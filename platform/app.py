@@ -17,7 +17,7 @@ def create_app(test_config: dict[str, Any] | None = None, config: Config | None 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(
         SECRET_KEY=settings.secret_key(),
-        MAX_CONTENT_LENGTH=None,
+        MAX_CONTENT_LENGTH=2**20,  # raised per view by security.limit_body
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings["HELDOUT_SECURE_COOKIES"]),

@@ -377,6 +377,7 @@ def upload_status(upload_id: str) -> dict[str, Any]:
 
 @bp.put("/explanation/upload/<upload_id>")
 @candidate
+@limit_body(max_bytes=explanations.CHUNK_MAX)
 @rate_limit("portal-upload-chunk", 600, 60, key=_who)
 def upload_chunk(upload_id: str) -> dict[str, Any]:
     """One chunk, streamed from the request body to storage (never read whole)."""
