@@ -1,4 +1,5 @@
-"""Staff accounts: users, password hashing, login throttling, and challenge assignments."""
+"""Staff accounts: users, password hashing, login throttling, challenge assignments, and
+the session version that lets any change to an account end its sessions."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Account:
     email: str
     name: str
     role: str
+    session_version: int = 1
 
     @property
     def is_admin(self) -> bool:
@@ -36,7 +38,7 @@ class Account:
 
 
 def _account(user: User) -> Account:
-    return Account(user.id, user.email, user.name, user.role)
+    return Account(user.id, user.email, user.name, user.role, user.session_version)
 
 
 def _normal_email(email: str) -> str:
@@ -66,15 +68,61 @@ def add_user(db: Database, email: str, role: str, password: str, name: str = "")
         else:
             user.role, user.password_hash, user.disabled = role, hashed, False
             user.name = name or user.name
+            user.session_version += 1  # a reset password or role signs every session out
         session.flush()
         return _account(user)
 
 
-def get_account(db: Database, user_id: int) -> Account | None:
-    """The enabled account with this id, or None (deleted or disabled users sign out)."""
+def get_account(db: Database, user_id: int, session_version: object = None) -> Account | None:
+    """The enabled account with this id whose sessions are at `session_version`, or None
+    (deleted, disabled and signed-out users, and old sessions, sign in again)."""
     with db.session() as session:
         user = session.get(User, user_id)
-        return _account(user) if user is not None and not user.disabled else None
+        if user is None or user.disabled or session_version != user.session_version:
+            return None
+        return _account(user)
+
+
+def end_sessions(db: Database, user_id: int) -> None:
+    """Sign this user out everywhere: every cookie issued so far stops working."""
+    with db.session() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.session_version += 1
+
+
+def _user_by_email(session: Session, email: str) -> User:
+    user = session.scalars(select(User).where(User.email == _normal_email(email))).first()
+    if user is None:
+        raise NotFound(f"no user {email!r}; add one with `heldout user add`")
+    return user
+
+
+def disable(db: Database, email: str) -> bool:
+    """Disable an account and end its sessions; False when it was already disabled.
+    `heldout user add` with a new password enables it again."""
+    with db.session() as session:
+        user = _user_by_email(session, email)
+        was = user.disabled
+        user.disabled = True
+        user.session_version += 1
+        return not was
+
+
+def unassign(db: Database, email: str, slug: str) -> bool:
+    """Take one challenge away from a reviewer; False when it was not assigned."""
+    with db.session() as session:
+        user = _user_by_email(session, email)
+        challenge = _challenge_by_slug(session, slug)
+        found = session.scalars(
+            select(Assignment).where(
+                Assignment.user_id == user.id, Assignment.challenge_id == challenge.id
+            )
+        ).first()
+        if found is None:
+            return False
+        session.delete(found)
+        return True
 
 
 def authenticate(db: Database, email: str, password: str) -> Account | None:
@@ -126,9 +174,7 @@ def _challenge_by_slug(session: Session, slug: str) -> Challenge:
 def assign(db: Database, email: str, slug: str) -> bool:
     """Let a reviewer see one challenge; False when the assignment already existed."""
     with db.session() as session:
-        user = session.scalars(select(User).where(User.email == _normal_email(email))).first()
-        if user is None:
-            raise NotFound(f"no user {email!r}; add one with `heldout user add`")
+        user = _user_by_email(session, email)
         challenge = _challenge_by_slug(session, slug)
         exists = session.scalars(
             select(Assignment).where(

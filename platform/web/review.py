@@ -66,7 +66,8 @@ def require_staff() -> BaseResponse | None:
         and now - float(session.get("seen_at", 0)) < IDLE_S
         and now - float(session.get("auth_at", 0)) < ABSOLUTE_S
     )
-    found = accounts.get_account(services().db, user_id) if fresh and user_id else None
+    version = session.get("session_version")
+    found = accounts.get_account(services().db, user_id, version) if fresh and user_id else None
     if found is None:
         if isinstance(user_id, int):
             session.clear()
@@ -112,7 +113,9 @@ def login_post() -> BaseResponse | tuple[str, int]:
     # A fresh session: no candidate state, and a new CSRF token, survive a sign-in.
     session.clear()
     now = time.time()
-    session.update(user_id=found.id, auth_at=now, seen_at=now)
+    session.update(
+        user_id=found.id, session_version=found.session_version, auth_at=now, seen_at=now
+    )
     audit.log(db, found.id, "login", f"user:{found.id}")
     return redirect(_safe_next(back))
 
@@ -120,6 +123,7 @@ def login_post() -> BaseResponse | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> BaseResponse:
     audit.log(services().db, account().id, "logout", f"user:{account().id}")
+    accounts.end_sessions(services().db, account().id)  # a copied cookie dies here too
     session.clear()
     flash("Signed out.", "info")
     return redirect(url_for("review.login"))
