@@ -38,6 +38,10 @@ def create_app(test_config: dict[str, Any] | None = None, config: Config | None 
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors.init_app(app)
     security.init_app(app, media_origin=_media_origin(settings))
+    if settings["HELDOUT_TRUSTED_PROXIES"]:
+        app.wsgi_app = security.TrustedProxies(  # type: ignore[method-assign]
+            app.wsgi_app, settings["HELDOUT_TRUSTED_PROXIES"]
+        )
     return app
 
 

@@ -1,10 +1,8 @@
-"""Staff accounts: users, password hashing, login throttling, challenge assignments, and
+"""Staff accounts: users, password hashing, challenge assignments, and
 the session version that lets any change to an account end its sessions."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from heldout.platform.db import Database
-from heldout.platform.errors import InvalidInput, LimitReached, NotFound, PermissionDenied
+from heldout.platform.errors import InvalidInput, NotFound, PermissionDenied
 from heldout.platform.models import Assignment, Challenge, User, utcnow
 from heldout.platform.models.user import ROLES
 
@@ -223,43 +221,3 @@ def may_see(session: Session, account: Account, challenge_id: int) -> bool:
 def require_admin(account: Account) -> None:
     if not account.is_admin:
         raise PermissionDenied("Only admins may do this.")
-
-
-class LoginThrottle:
-    """Failed sign-ins per key (account or IP) in a sliding window; past the limit, wait.
-
-    Per process: with several web workers an attacker gets `limit` tries per worker, which
-    still stops online guessing at scrypt's cost.
-    """
-
-    def __init__(self, limit: int = 5, window_s: float = 900.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> list[float]:
-        return [t for t in self._failures.get(key, []) if now - t < self.window_s]
-
-    def check(self, *keys: str) -> None:
-        """Raise LimitReached when any key has used up its failures."""
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                recent = self._recent(key, now)
-                if len(recent) >= self.limit:
-                    wait = int(self.window_s - (now - recent[0])) + 1
-                    raise LimitReached(
-                        f"Too many failed sign-ins; try again in {wait // 60 + 1} minutes."
-                    )
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._failures[key] = [*self._recent(key, now), now]
-            if len(self._failures) > 100_000:  # bound memory under a flood of keys
-                self._failures.clear()
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)

@@ -34,7 +34,7 @@ from heldout.platform.services import (
 )
 from heldout.platform.web import services
 from heldout.platform.web.downloads import send_stored
-from heldout.platform.web.errors import status_for
+from heldout.platform.web.errors import retry_after, status_for
 from heldout.platform.web.security import limit_body, rate_limit
 
 bp = Blueprint("portal", __name__)
@@ -86,6 +86,7 @@ def _wants_json() -> bool:
 @bp.errorhandler(HeldoutError)
 def _domain_error(exc: HeldoutError) -> tuple[Any, int]:
     code = status_for(exc)
+    retry_after(exc)
     if _wants_json():
         return {"error": str(exc)}, code
     if isinstance(exc, PermissionDenied):

@@ -15,7 +15,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     g,
     redirect,
@@ -28,11 +27,20 @@ from flask import (
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from heldout.platform.errors import InvalidInput, LimitReached
-from heldout.platform.services import accounts, audit, dashboard, rendering, reviews, workspace
+from heldout.platform.services import (
+    accounts,
+    audit,
+    dashboard,
+    ratelimits,
+    rendering,
+    reviews,
+    workspace,
+)
 from heldout.platform.services.accounts import Account
 from heldout.platform.web import services
 from heldout.platform.web.downloads import send_stored
-from heldout.platform.web.security import rate_limit
+from heldout.platform.web.errors import retry_after
+from heldout.platform.web.security import counters, rate_limit
 
 bp = Blueprint("review", __name__)
 
@@ -45,13 +53,6 @@ SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 def account() -> Account:
     found: Account = g.account
-    return found
-
-
-def _throttle() -> accounts.LoginThrottle:
-    found: accounts.LoginThrottle = current_app.extensions.setdefault(
-        "heldout.login_throttle", accounts.LoginThrottle()
-    )
     return found
 
 
@@ -96,20 +97,21 @@ def login_post() -> BaseResponse | tuple[str, int]:
     email = request.form.get("email", "").strip().lower()[:320]
     password = request.form.get("password", "")
     back = request.form.get("next", "")[:500]
-    keys = (f"account:{email}", f"ip:{request.remote_addr or '-'}")
+    address = request.remote_addr or "-"
     db = services().db
     try:
-        _throttle().check(*keys)
+        ratelimits.check_sign_in(counters(), email, address)
     except LimitReached as exc:
         audit.log(db, None, "login_failed", f"user:{email}", {"reason": "throttled"})
+        retry_after(exc)
         return render_template("review/login.html", error=str(exc), next=back), 429
     found = accounts.authenticate(db, email, password)
     if found is None:
-        _throttle().failed(*keys)
-        audit.log(db, None, "login_failed", f"user:{email}", {"ip": request.remote_addr})
+        ratelimits.sign_in_failed(counters(), email, address)
+        audit.log(db, None, "login_failed", f"user:{email}", {"ip": address})
         error = "That e-mail and password do not match an account."
         return render_template("review/login.html", error=error, next=back), 401
-    _throttle().succeeded(keys[0])
+    ratelimits.sign_in_succeeded(counters(), email, address)
     # A fresh session: no candidate state, and a new CSRF token, survive a sign-in.
     session.clear()
     now = time.time()

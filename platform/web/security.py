@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hmac
 import io
+import ipaddress
 import secrets
-import threading
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, abort, current_app, request, session
+from flask import Flask, Request, Response, abort, current_app, g, request, session
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from heldout.platform.errors import LimitReached
+from heldout.platform.services import ratelimits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +71,8 @@ def init_app(app: Flask, media_origin: str = "") -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if response.status_code == 429:
+            response.headers.setdefault("Retry-After", str(g.get("retry_after") or 60))
         if (
             request.path.startswith(("/api/", "/i/"))
             or session.get("invitation_id")
@@ -125,47 +127,54 @@ def csrf_exempt(view: F) -> F:
     return view
 
 
-class RateLimiter:
-    """A per-process sliding window: at most `limit` events per `window_s` for each key."""
-
-    def __init__(self) -> None:
-        self._events: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str, limit: int, window_s: float) -> None:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._events.get(key, []) if now - t < window_s]
-            if len(recent) >= limit:
-                wait = int(window_s - (now - recent[0])) + 1
-                raise LimitReached(f"Too many attempts; try again in {wait} seconds.")
-            recent.append(now)
-            self._events[key] = recent
-            if len(self._events) > 100_000:  # bound memory under a flood of keys
-                self._events.clear()
-
-
-def limiter() -> RateLimiter:
-    """The app's limiter (one per app, so tests and apps never share counts)."""
-    found: RateLimiter = current_app.extensions.setdefault("heldout.limiter", RateLimiter())
+def counters() -> ratelimits.Counters:
+    """The app's rate-limit counters (one per app, so tests and apps never share counts)."""
+    found: ratelimits.Counters | None = current_app.extensions.get("heldout.counters")
+    if found is None:
+        sv = current_app.extensions["heldout"]
+        found = ratelimits.open_counters(str(sv.config["HELDOUT_RATELIMIT_STORAGE"]), sv.db)
+        current_app.extensions["heldout.counters"] = found
     return found
 
 
 def rate_limit(
     scope: str, limit: int, window_s: float, key: Callable[[], str] | None = None
 ) -> Callable[[F], F]:
-    """Decorate a view: LimitReached (HTTP 429) past `limit` calls per window per key."""
+    """Decorate a view: LimitReached (HTTP 429) past `limit` calls per window per key,
+    counted across every web process."""
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             who = key() if key else (request.remote_addr or "-")
-            limiter().hit(f"{scope}:{who}", limit, window_s)
+            ratelimits.hit(counters(), scope, who, limit, window_s)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
 
     return decorate
+
+
+class TrustedProxies:
+    """Believe X-Forwarded-For/-Proto only from the proxies HELDOUT_TRUSTED_PROXIES names:
+    a count of hops in front (every peer is a proxy), or the proxies' addresses/networks."""
+
+    def __init__(self, app: Any, trusted: int | tuple[Any, ...]) -> None:
+        self.app, self.trusted = app, trusted
+        hops = trusted if isinstance(trusted, int) else 1
+        self.fixed = ProxyFix(app, x_for=hops, x_proto=hops)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if isinstance(self.trusted, int) or self._from_proxy(environ.get("REMOTE_ADDR", "")):
+            return self.fixed(environ, start_response)
+        return self.app(environ, start_response)
+
+    def _from_proxy(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)  # type: ignore[union-attr]
 
 
 def limit_body(setting: str | None = None, max_bytes: int | None = None) -> Callable[[F], F]:
