@@ -217,6 +217,11 @@ SETTINGS: tuple[Setting, ...] = (
         _choice("database", "memory://"),
     ),
     Setting(
+        "HELDOUT_METRICS_TOKEN",
+        "",
+        "Bearer token Prometheus sends to read /metrics; empty means /metrics is not served.",
+    ),
+    Setting(
         "HELDOUT_SECURE_COOKIES",
         "false",
         "Mark cookies Secure (set when served over HTTPS).",
