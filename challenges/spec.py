@@ -222,9 +222,7 @@ def _parse(raw: dict[str, Any], r: Reader) -> ChallengeSpec:
 def _parse_data(r: Reader, root: Path, table: dict[str, Any]) -> DataSpec:
     allowed = {k: None for k in ("source", "id", "target", "encoding", "delimiter", "max_mb")}
     r.check_keys(table, "data", allowed)
-    source = _kit_file(
-        r, root, r.get(table, "data", "source", str), "data", "source", link_ok=True
-    )
+    source = _kit_file(r, root, r.get(table, "data", "source", str), "data", "source", link_ok=True)
     if not source.name.lower().endswith(source_mod.SUFFIXES):
         r.fail(
             f"[data] source {source.name!r} must be one of: {', '.join(source_mod.SUFFIXES)}",
