@@ -35,7 +35,7 @@ from heldout.platform.services import (
 from heldout.platform.web import services
 from heldout.platform.web.downloads import send_stored
 from heldout.platform.web.errors import retry_after, status_for
-from heldout.platform.web.security import limit_body, rate_limit
+from heldout.platform.web.security import limit_body, rate_limit, safe_next
 
 bp = Blueprint("portal", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -299,9 +299,7 @@ def choose_final(submission_id: int) -> Any:
     if _wants_json():
         return {"final_submission_id": submission_id}
     flash(f"Submission {submission_id} is now your final submission.")
-    back = request.form.get("next", "")
-    if not (back.startswith("/") and not back.startswith("//")):  # never an open redirect
-        back = url_for("portal.submissions_page")
+    back = safe_next(request.form.get("next", ""), "/", url_for("portal.submissions_page"))
     return redirect(back, code=303)
 
 

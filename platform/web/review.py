@@ -40,7 +40,7 @@ from heldout.platform.services.accounts import Account
 from heldout.platform.web import services
 from heldout.platform.web.downloads import send_stored
 from heldout.platform.web.errors import retry_after
-from heldout.platform.web.security import counters, rate_limit
+from heldout.platform.web.security import counters, rate_limit, safe_next
 
 bp = Blueprint("review", __name__)
 
@@ -86,9 +86,7 @@ def login() -> str:
 
 
 def _safe_next(target: str) -> str:
-    if target.startswith("/review/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("review.index")
+    return safe_next(target, "/review/", url_for("review.index"))
 
 
 @bp.post("/login")

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, abort, current_app, g, request, session
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -71,6 +72,8 @@ def init_app(app: Flask, media_origin: str = "") -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):  # served over HTTPS: stay on HTTPS
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if response.status_code == 429:
             response.headers.setdefault("Retry-After", str(g.get("retry_after") or 60))
         if (
@@ -125,6 +128,17 @@ def csrf_token() -> str:
 def csrf_exempt(view: F) -> F:
     view.csrf_exempt = True  # type: ignore[attr-defined]
     return view
+
+
+def safe_next(target: str, prefix: str, default: str) -> str:
+    """`target` when it is a path on this site under `prefix`, else `default`: browsers drop
+    tabs and newlines from URLs, so `/\t/evil.com` would be `//evil.com`."""
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target) or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith(prefix) or target.startswith("//"):
+        return default
+    return target
 
 
 def counters() -> ratelimits.Counters:

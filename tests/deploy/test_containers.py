@@ -55,7 +55,7 @@ def test_platform_image_runs_heldout_as_a_non_root_user(image: str) -> None:
         return done.stdout.strip()
 
     assert run("--version").startswith("heldout, version")
-    assert run("-u", entrypoint="id") == "10001"
+    assert run("-u", entrypoint="id") == "10100"  # not the sandbox notebook uid (10001)
     assert run("--version", entrypoint="python3").startswith("Python 3.11")
     assert "export" in run("--help") and "worker" in run("--help")
 
