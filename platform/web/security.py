@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, abort, current_app, g, request, session
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from heldout.platform.services import ratelimits
@@ -56,6 +56,13 @@ class BoundedRequest(Request):
                 total_content_length, content_type, filename, content_length
             )
         return io.BytesIO()  # bounded by the body limit, never a temporary file
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """JSON that is too deep for the parser is the sender's mistake (400), not a 500."""
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            raise BadRequest("The JSON body is nested too deeply.") from None
 
 
 def init_app(app: Flask, media_origin: str = "") -> None:

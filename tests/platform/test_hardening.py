@@ -80,3 +80,19 @@ def test_invitations_that_never_expire_are_refused(db: Database, config: Config,
     with pytest.raises(InvalidInput, match="positive"):
         invitations.invite(db, config, slug, "ada@example.com", days=days)
     assert invitations.invite(db, config, slug, "ada@example.com", days=3).token
+
+
+def test_deeply_nested_or_huge_number_json_is_a_400_with_a_sentence(app: Flask) -> None:
+    from tests.portal.conftest import csrf_of, invite_to_new_challenge
+
+    client = app.test_client()
+    client.get(f"/i/{invite_to_new_challenge(app).token}")
+    headers = {"X-CSRF-Token": csrf_of(client), "Content-Type": "application/json"}
+    for body in ("[" * 100_000 + "]" * 100_000, '{"size": ' + "9" * 5000 + "}"):
+        response = client.post(
+            "/explanation/upload", data=body, headers={**headers, "Accept": "application/json"}
+        )
+        assert response.status_code == 400, body[:20]
+        assert " " in response.get_json()["error"]  # a sentence, not a stack trace
+    deep = client.post("/explanation/draft", data="[" * 100_000, headers=headers)
+    assert deep.status_code == 400
