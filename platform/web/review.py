@@ -149,12 +149,18 @@ def _challenge(slug: str) -> dict[str, Any]:
         }
 
 
+def _id_arg(name: str) -> int | None:
+    """A row id from the query string; anything a database id cannot be is no id."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value < 2**63 else None
+
+
 @bp.get("/c/<slug>")
 def challenge(slug: str) -> str:
     found = _challenge(slug)
     query = dashboard.Query.from_args(request.args.to_dict())
     result = dashboard.page(services().db, found["id"], account().id, query)
-    mark = request.args.get("mark", type=int)
+    mark = _id_arg("mark")
     return render_template(
         "review/dashboard.html",
         challenge=found,
@@ -180,7 +186,7 @@ def distribution(slug: str) -> Response:
     split = "private" if request.args.get("split") == "private" else "public"
     db = services().db
     marked = None
-    if (mark := request.args.get("mark", type=int)) is not None:
+    if (mark := _id_arg("mark")) is not None:
         challenge_id, marked = workspace.marked_score(db, account(), mark, split)
         if challenge_id != found["id"]:
             marked = None
@@ -291,7 +297,7 @@ def unblind(submission_id: int) -> BaseResponse:
 @bp.get("/audit")
 def audit_log() -> str:
     accounts.require_admin(account())
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), dashboard.MAX_PAGE)
     action = request.args.get("action") or None
     events, total = audit.events(services().db, page=page, action=action)
     return render_template(

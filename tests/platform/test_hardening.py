@@ -96,3 +96,23 @@ def test_deeply_nested_or_huge_number_json_is_a_400_with_a_sentence(app: Flask) 
         assert " " in response.get_json()["error"]  # a sentence, not a stack trace
     deep = client.post("/explanation/draft", data="[" * 100_000, headers=headers)
     assert deep.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=99999999999999999999",
+        "per_page=99999999999999999999999",
+        "mark=99999999999999999999",
+        "page=-99999999999999999999",
+    ],
+)
+def test_dashboard_parameters_out_of_range_are_not_a_500(app: Flask, query: str) -> None:
+    s = seed(app)
+    client = app.test_client()
+    login(client, s.admin)
+    for path in (f"/review/c/{s.slug}", f"/review/c/{s.slug}/distribution.svg", "/review/audit"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code in (200, 400), (path, response.status_code)
+    baseline = client.get(f"/review/c/{s.slug}/distribution.svg?baseline=nan&mark=1")
+    assert baseline.status_code in (200, 400)
