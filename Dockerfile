@@ -17,7 +17,7 @@ RUN python3 -m venv /opt/heldout \
     && /opt/heldout/bin/pip uninstall --quiet -y pip
 
 FROM ${BASE}
-RUN useradd --uid 10001 --user-group --home-dir /var/lib/heldout --create-home \
+RUN useradd --uid 10100 --user-group --home-dir /var/lib/heldout --create-home \
         --shell /usr/sbin/nologin heldout
 COPY --from=build /opt/heldout /opt/heldout
 ENV PATH=/opt/heldout/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

@@ -222,7 +222,7 @@ def _parse(raw: dict[str, Any], r: Reader) -> ChallengeSpec:
 def _parse_data(r: Reader, root: Path, table: dict[str, Any]) -> DataSpec:
     allowed = {k: None for k in ("source", "id", "target", "encoding", "delimiter", "max_mb")}
     r.check_keys(table, "data", allowed)
-    source = _kit_file(r, root, r.get(table, "data", "source", str), "data", "source")
+    source = _kit_file(r, root, r.get(table, "data", "source", str), "data", "source", link_ok=True)
     if not source.name.lower().endswith(source_mod.SUFFIXES):
         r.fail(
             f"[data] source {source.name!r} must be one of: {', '.join(source_mod.SUFFIXES)}",
@@ -404,13 +404,25 @@ def _parse_limits(r: Reader, table: dict[str, Any]) -> LimitsSpec:
     return limits
 
 
-def _kit_file(r: Reader, root: Path, name: str, table: str | None, key: str) -> Path:
-    # Lexically inside the kit; a symlink to data kept elsewhere (out of git) is fine.
+def _kit_file(
+    r: Reader, root: Path, name: str, table: str | None, key: str, link_ok: bool = False
+) -> Path:
+    """A file named in challenge.toml, lexically inside the kit. Only `link_ok` files (the
+    data source: data kept elsewhere, out of git) may be symbolic links; everything else
+    (brief, starter, custom metric code) must be a regular file that really is inside the
+    kit, or `brief.md -> /proc/self/environ` would publish the build's environment."""
     path = Path(os.path.normpath(root / name))
     if not path.is_relative_to(root):
         r.fail(f"{key} {name!r} must stay inside the kit directory", table, key)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         r.fail(f"{key} file {name!r} does not exist (looked for {path})", table, key)
+    if not link_ok and Path(os.path.realpath(path)) != path:
+        r.fail(
+            f"{key} {name!r} is a symbolic link (or inside a linked folder); put the file "
+            "itself in the kit",
+            table,
+            key,
+        )
     if not path.is_file():
         r.fail(f"{key} {name!r} is not a regular file", table, key)
     return path

@@ -17,7 +17,7 @@ def create_app(test_config: dict[str, Any] | None = None, config: Config | None 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(
         SECRET_KEY=settings.secret_key(),
-        MAX_CONTENT_LENGTH=None,
+        MAX_CONTENT_LENGTH=2**20,  # raised per view by security.limit_body
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings["HELDOUT_SECURE_COOKIES"]),
@@ -38,6 +38,10 @@ def create_app(test_config: dict[str, Any] | None = None, config: Config | None 
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors.init_app(app)
     security.init_app(app, media_origin=_media_origin(settings))
+    if settings["HELDOUT_TRUSTED_PROXIES"]:
+        app.wsgi_app = security.TrustedProxies(  # type: ignore[method-assign]
+            app.wsgi_app, settings["HELDOUT_TRUSTED_PROXIES"]
+        )
     return app
 
 

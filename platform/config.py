@@ -5,6 +5,7 @@ The README's configuration table is checked against `SETTINGS` by a test.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -76,6 +77,24 @@ def _subset(*choices: str) -> Callable[[str], tuple[str, ...]]:
         return names
 
     return parse
+
+
+def _proxies(text: str) -> int | tuple[Any, ...]:
+    """A count of proxy hops in front of every request, or the proxies' addresses/networks."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in text.split(",")
+            if part.strip()
+        )
+    except ValueError:
+        raise ValueError(
+            "must be a number of proxy hops (e.g. 1) or a comma list of proxy addresses "
+            "or networks (e.g. 10.0.0.5,172.16.0.0/12)"
+        ) from None
 
 
 def _flag(text: str) -> bool:
@@ -195,6 +214,25 @@ SETTINGS: tuple[Setting, ...] = (
         "database,storage,docker",
         "What /readyz checks, comma-separated; drop docker where no engine is reachable (web).",
         _subset("database", "storage", "docker"),
+    ),
+    Setting(
+        "HELDOUT_TRUSTED_PROXIES",
+        "0",
+        "Proxies whose X-Forwarded-For/-Proto are believed: a hop count, or their addresses "
+        "or networks, comma-separated; 0 believes none.",
+        _proxies,
+    ),
+    Setting(
+        "HELDOUT_RATELIMIT_STORAGE",
+        "database",
+        "Where rate limits count: database (shared by every web process) or memory:// (one "
+        "process only).",
+        _choice("database", "memory://"),
+    ),
+    Setting(
+        "HELDOUT_METRICS_TOKEN",
+        "",
+        "Bearer token Prometheus sends to read /metrics; empty means /metrics is not served.",
     ),
     Setting(
         "HELDOUT_SECURE_COOKIES",

@@ -58,4 +58,9 @@ class InvalidInput(HeldoutError):
 
 
 class LimitReached(InvalidInput):
-    """A quota is used up."""
+    """A quota is used up; `retry_after` says in how many seconds to try again (HTTP 429's
+    Retry-After), when a wait helps."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -27,7 +27,7 @@ def invite() -> None:
 @click.argument("slug")
 @click.argument("emails", nargs=-1, required=True)
 @click.option("--name", default="", help="Candidate's name (hidden from blind reviewers).")
-@click.option("--days", type=int, default=None, help="Days the link stays valid (0: forever).")
+@click.option("--days", type=int, default=None, help="Days the link stays valid (positive).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {token, url} per e-mail.")
 def send(slug: str, emails: tuple[str, ...], name: str, days: int | None, as_json: bool) -> None:
     """Create invitations and print each candidate's link (shown once: keep it)."""

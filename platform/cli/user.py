@@ -46,6 +46,29 @@ def assign(email: str, slug: str) -> None:
     click.echo(f"{email} {'assigned to' if added else 'was already assigned to'} {slug}")
 
 
+@user.command()
+@click.argument("email")
+def disable(email: str) -> None:
+    """Disable an account and sign it out everywhere (`user add` enables it again)."""
+    from heldout.platform.services import accounts
+
+    changed = accounts.disable(open_database(), email)
+    click.echo(
+        f"{email} {'disabled; its sessions have ended' if changed else 'was already disabled'}"
+    )
+
+
+@user.command()
+@click.argument("email")
+@click.argument("slug")
+def unassign(email: str, slug: str) -> None:
+    """Take one challenge away from a reviewer (at once, also in open sessions)."""
+    from heldout.platform.services import accounts
+
+    removed = accounts.unassign(open_database(), email, slug)
+    click.echo(f"{email} {'unassigned from' if removed else 'was not assigned to'} {slug}")
+
+
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def list_(as_json: bool) -> None:

@@ -4,6 +4,7 @@ from heldout.platform.models.base import Base, utcnow
 from heldout.platform.models.candidate import Candidate, Invitation
 from heldout.platform.models.challenge import Challenge, ChallengeVersion
 from heldout.platform.models.explanation import Explanation
+from heldout.platform.models.ratelimit import RateCounter
 from heldout.platform.models.review import AuditEvent, Review
 from heldout.platform.models.submission import Run, Submission
 from heldout.platform.models.user import Assignment, User
@@ -17,6 +18,7 @@ __all__ = [
     "ChallengeVersion",
     "Explanation",
     "Invitation",
+    "RateCounter",
     "Review",
     "Run",
     "Submission",

@@ -22,6 +22,9 @@ class User(Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     disabled: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None]
+    # Every session carries the version it signed in under; bumping it (logout, password or
+    # role change, disable) ends every session of this user at its next request.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class Assignment(Timestamped, Base):

@@ -1,9 +1,8 @@
-"""Staff accounts: users, password hashing, login throttling, and challenge assignments."""
+"""Staff accounts: users, password hashing, challenge assignments, and
+the session version that lets any change to an account end its sessions."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from heldout.platform.db import Database
-from heldout.platform.errors import InvalidInput, LimitReached, NotFound, PermissionDenied
+from heldout.platform.errors import InvalidInput, NotFound, PermissionDenied
 from heldout.platform.models import Assignment, Challenge, User, utcnow
 from heldout.platform.models.user import ROLES
 
@@ -29,6 +28,7 @@ class Account:
     email: str
     name: str
     role: str
+    session_version: int = 1
 
     @property
     def is_admin(self) -> bool:
@@ -36,7 +36,7 @@ class Account:
 
 
 def _account(user: User) -> Account:
-    return Account(user.id, user.email, user.name, user.role)
+    return Account(user.id, user.email, user.name, user.role, user.session_version)
 
 
 def _normal_email(email: str) -> str:
@@ -66,15 +66,61 @@ def add_user(db: Database, email: str, role: str, password: str, name: str = "")
         else:
             user.role, user.password_hash, user.disabled = role, hashed, False
             user.name = name or user.name
+            user.session_version += 1  # a reset password or role signs every session out
         session.flush()
         return _account(user)
 
 
-def get_account(db: Database, user_id: int) -> Account | None:
-    """The enabled account with this id, or None (deleted or disabled users sign out)."""
+def get_account(db: Database, user_id: int, session_version: object = None) -> Account | None:
+    """The enabled account with this id whose sessions are at `session_version`, or None
+    (deleted, disabled and signed-out users, and old sessions, sign in again)."""
     with db.session() as session:
         user = session.get(User, user_id)
-        return _account(user) if user is not None and not user.disabled else None
+        if user is None or user.disabled or session_version != user.session_version:
+            return None
+        return _account(user)
+
+
+def end_sessions(db: Database, user_id: int) -> None:
+    """Sign this user out everywhere: every cookie issued so far stops working."""
+    with db.session() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.session_version += 1
+
+
+def _user_by_email(session: Session, email: str) -> User:
+    user = session.scalars(select(User).where(User.email == _normal_email(email))).first()
+    if user is None:
+        raise NotFound(f"no user {email!r}; add one with `heldout user add`")
+    return user
+
+
+def disable(db: Database, email: str) -> bool:
+    """Disable an account and end its sessions; False when it was already disabled.
+    `heldout user add` with a new password enables it again."""
+    with db.session() as session:
+        user = _user_by_email(session, email)
+        was = user.disabled
+        user.disabled = True
+        user.session_version += 1
+        return not was
+
+
+def unassign(db: Database, email: str, slug: str) -> bool:
+    """Take one challenge away from a reviewer; False when it was not assigned."""
+    with db.session() as session:
+        user = _user_by_email(session, email)
+        challenge = _challenge_by_slug(session, slug)
+        found = session.scalars(
+            select(Assignment).where(
+                Assignment.user_id == user.id, Assignment.challenge_id == challenge.id
+            )
+        ).first()
+        if found is None:
+            return False
+        session.delete(found)
+        return True
 
 
 def authenticate(db: Database, email: str, password: str) -> Account | None:
@@ -126,9 +172,7 @@ def _challenge_by_slug(session: Session, slug: str) -> Challenge:
 def assign(db: Database, email: str, slug: str) -> bool:
     """Let a reviewer see one challenge; False when the assignment already existed."""
     with db.session() as session:
-        user = session.scalars(select(User).where(User.email == _normal_email(email))).first()
-        if user is None:
-            raise NotFound(f"no user {email!r}; add one with `heldout user add`")
+        user = _user_by_email(session, email)
         challenge = _challenge_by_slug(session, slug)
         exists = session.scalars(
             select(Assignment).where(
@@ -177,43 +221,3 @@ def may_see(session: Session, account: Account, challenge_id: int) -> bool:
 def require_admin(account: Account) -> None:
     if not account.is_admin:
         raise PermissionDenied("Only admins may do this.")
-
-
-class LoginThrottle:
-    """Failed sign-ins per key (account or IP) in a sliding window; past the limit, wait.
-
-    Per process: with several web workers an attacker gets `limit` tries per worker, which
-    still stops online guessing at scrypt's cost.
-    """
-
-    def __init__(self, limit: int = 5, window_s: float = 900.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> list[float]:
-        return [t for t in self._failures.get(key, []) if now - t < self.window_s]
-
-    def check(self, *keys: str) -> None:
-        """Raise LimitReached when any key has used up its failures."""
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                recent = self._recent(key, now)
-                if len(recent) >= self.limit:
-                    wait = int(self.window_s - (now - recent[0])) + 1
-                    raise LimitReached(
-                        f"Too many failed sign-ins; try again in {wait // 60 + 1} minutes."
-                    )
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._failures[key] = [*self._recent(key, now), now]
-            if len(self._failures) > 100_000:  # bound memory under a flood of keys
-                self._failures.clear()
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)

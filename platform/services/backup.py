@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import zipfile
 from collections.abc import Iterator
@@ -144,7 +145,13 @@ def export_challenge(db: Database, storage: Storage, slug: str, out: Path) -> Ex
     artifacts: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
     total = 0
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+    # An export holds answer keys and candidates' work: readable by its owner only.
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with (
+        os.fdopen(fd, "w+b") as handle,
+        zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive,
+    ):
         archive.writestr(RECORDS, json.dumps({"tables": encoded}, default=str))
         for key in sorted(keys):
             if not storage.exists(key):

@@ -25,6 +25,7 @@ SORTS = ("submitted", "public", "private", "candidate", "status", "reviews")
 REVIEW_FILTERS = ("", "todo", "done", "unreviewed")
 PER_PAGE = 50
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class Query:
         if review not in REVIEW_FILTERS:
             raise InvalidInput(f"unknown review filter {review!r}")
         try:
-            page = max(int(args.get("page", 1)), 1)
+            # Capped: a page past any real dashboard is empty, never an integer overflow.
+            page = min(max(int(args.get("page", 1)), 1), MAX_PAGE)
             per_page = min(max(int(args.get("per_page", PER_PAGE)), 1), MAX_PER_PAGE)
         except ValueError:
             raise InvalidInput("page and per_page must be whole numbers") from None

@@ -66,9 +66,11 @@ def invite(
     email = email.strip().lower()
     if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
         raise InvalidInput(f"{email!r} is not an e-mail address")
+    if days is not None and days <= 0:  # -1 once made a link that never expired
+        raise InvalidInput(f"--days must be a positive number of days, not {days}")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     lifetime = days if days is not None else int(config["HELDOUT_INVITE_DAYS"])
-    expires = utcnow() + timedelta(days=lifetime) if lifetime > 0 else None
+    expires = utcnow() + timedelta(days=lifetime)
     with db.session() as session:
         challenge = session.scalars(select(Challenge).where(Challenge.slug == slug)).first()
         if challenge is None:

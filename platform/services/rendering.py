@@ -19,7 +19,9 @@ import nh3
 from markdown_it import MarkdownIt
 
 # The notebook route sends this header; the page embeds it with `sandbox=""`.
-NOTEBOOK_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+# `sandbox`: opened directly (not in the page's sandboxed iframe) it still runs nothing and
+# gets an opaque origin.
+NOTEBOOK_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
 
 _TAGS = set(nh3.ALLOWED_TAGS) - {"area", "map"}
 _ATTRIBUTES: dict[str, set[str]] = {

@@ -101,6 +101,7 @@ def get_submission(submission_id: int) -> dict[str, Any]:
 
 @bp.post("/submissions/<int:submission_id>/explanation")
 @bearer
+@limit_body("HELDOUT_MAX_VIDEO_MB")
 @rate_limit("explain", 30, 60, key=lambda: str(g.access.invitation_id))
 def explanation(submission_id: int) -> tuple[dict[str, Any], int]:
     sv = services()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from heldout.platform import errors
@@ -17,6 +17,11 @@ STATUS: dict[type[Exception], int] = {
 }
 
 
+def retry_after(exc: Exception) -> None:
+    """Remember a 429's wait for the Retry-After header the security layer adds."""
+    g.retry_after = getattr(exc, "retry_after", None)
+
+
 def status_for(exc: Exception) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS:
@@ -28,6 +33,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(errors.HeldoutError)
     def domain_error(exc: errors.HeldoutError) -> tuple[dict[str, str] | str, int]:
         code = status_for(exc)
+        retry_after(exc)
         if request.path.startswith("/api/"):
             return {"error": str(exc)}, code
         return render_template(

@@ -1,15 +1,20 @@
 """Prometheus metrics at /metrics: queue depth, submissions and runs by status, run durations
 (all read from the database at scrape time, so any web process shows every worker's data) and
 HTTP latency, each app with its own registry.
+
+Served only when HELDOUT_METRICS_TOKEN is set, to `Authorization: Bearer <token>`; label
+values come from fixed sets (methods, the app's own route patterns), so no request can grow
+the exposition.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from flask.blueprints import BlueprintSetupState
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -29,6 +34,8 @@ bp = Blueprint("metrics", __name__)
 RUN_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 EXTENSION = "heldout_metrics"
+# Anything else (random verbs are free to send) is counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class DatabaseCollector(Collector):
@@ -169,15 +176,27 @@ def _install(state: BlueprintSetupState) -> None:
         if started is not None:
             # The route pattern, not the path: ids and tokens must not become label values.
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            installed.http.labels(request.method, route, str(response.status_code)).observe(
-                time.perf_counter() - started
-            )
+            method = request.method if request.method in METHODS else "other"
+            status = response.status_code
+            code = str(status) if 100 <= status < 600 else "other"
+            installed.http.labels(method, route, code).observe(time.perf_counter() - started)
         return response
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """The Prometheus text exposition of this app's registry."""
+    """The Prometheus text exposition of this app's registry, for the bearer of the token."""
+    token = str(current_app.extensions["heldout"].config["HELDOUT_METRICS_TOKEN"])
+    if not token:
+        abort(404)
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip(), token):
+        return Response(
+            "send the metrics token as 'Authorization: Bearer <token>'\n",
+            401,
+            {"WWW-Authenticate": 'Bearer realm="metrics"'},
+            mimetype="text/plain",
+        )
     found: AppMetrics = current_app.extensions[EXTENSION]
     body = found.exposition()
     return Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)

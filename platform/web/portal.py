@@ -35,8 +35,8 @@ from heldout.platform.services import (
 )
 from heldout.platform.web import services
 from heldout.platform.web.downloads import send_stored
-from heldout.platform.web.errors import status_for
-from heldout.platform.web.security import limit_body, rate_limit
+from heldout.platform.web.errors import retry_after, status_for
+from heldout.platform.web.security import limit_body, rate_limit, safe_next
 
 bp = Blueprint("portal", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +64,7 @@ def _wants_json() -> bool:
 @bp.errorhandler(HeldoutError)
 def _domain_error(exc: HeldoutError) -> tuple[Any, int]:
     code = status_for(exc)
+    retry_after(exc)
     if _wants_json():
         return {"error": str(exc)}, code
     if isinstance(exc, PermissionDenied):
@@ -276,9 +277,7 @@ def choose_final(submission_id: int) -> Any:
     if _wants_json():
         return {"final_submission_id": submission_id}
     flash(f"Submission {submission_id} is now your final submission.")
-    back = request.form.get("next", "")
-    if not (back.startswith("/") and not back.startswith("//")):  # never an open redirect
-        back = url_for("portal.submissions_page")
+    back = safe_next(request.form.get("next", ""), "/", url_for("portal.submissions_page"))
     return redirect(back, code=303)
 
 
@@ -355,6 +354,7 @@ def upload_status(upload_id: str) -> dict[str, Any]:
 
 @bp.put("/explanation/upload/<upload_id>")
 @candidate
+@limit_body(max_bytes=explanations.CHUNK_MAX)
 @rate_limit("portal-upload-chunk", 600, 60, key=_who)
 def upload_chunk(upload_id: str) -> dict[str, Any]:
     """One chunk, streamed from the request body to storage (never read whole)."""

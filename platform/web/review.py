@@ -15,7 +15,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     g,
     redirect,
@@ -28,11 +27,20 @@ from flask import (
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from heldout.platform.errors import InvalidInput, LimitReached
-from heldout.platform.services import accounts, audit, dashboard, rendering, reviews, workspace
+from heldout.platform.services import (
+    accounts,
+    audit,
+    dashboard,
+    ratelimits,
+    rendering,
+    reviews,
+    workspace,
+)
 from heldout.platform.services.accounts import Account
 from heldout.platform.web import services
 from heldout.platform.web.downloads import send_stored
-from heldout.platform.web.security import rate_limit
+from heldout.platform.web.errors import retry_after
+from heldout.platform.web.security import counters, rate_limit, safe_next
 
 bp = Blueprint("review", __name__)
 
@@ -48,13 +56,6 @@ def account() -> Account:
     return found
 
 
-def _throttle() -> accounts.LoginThrottle:
-    found: accounts.LoginThrottle = current_app.extensions.setdefault(
-        "heldout.login_throttle", accounts.LoginThrottle()
-    )
-    return found
-
-
 @bp.before_request
 def require_staff() -> BaseResponse | None:
     if request.endpoint in PUBLIC:
@@ -66,7 +67,8 @@ def require_staff() -> BaseResponse | None:
         and now - float(session.get("seen_at", 0)) < IDLE_S
         and now - float(session.get("auth_at", 0)) < ABSOLUTE_S
     )
-    found = accounts.get_account(services().db, user_id) if fresh and user_id else None
+    version = session.get("session_version")
+    found = accounts.get_account(services().db, user_id, version) if fresh and user_id else None
     if found is None:
         if isinstance(user_id, int):
             session.clear()
@@ -84,9 +86,7 @@ def login() -> str:
 
 
 def _safe_next(target: str) -> str:
-    if target.startswith("/review/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("review.index")
+    return safe_next(target, "/review/", url_for("review.index"))
 
 
 @bp.post("/login")
@@ -95,24 +95,27 @@ def login_post() -> BaseResponse | tuple[str, int]:
     email = request.form.get("email", "").strip().lower()[:320]
     password = request.form.get("password", "")
     back = request.form.get("next", "")[:500]
-    keys = (f"account:{email}", f"ip:{request.remote_addr or '-'}")
+    address = request.remote_addr or "-"
     db = services().db
     try:
-        _throttle().check(*keys)
+        ratelimits.check_sign_in(counters(), email, address)
     except LimitReached as exc:
         audit.log(db, None, "login_failed", f"user:{email}", {"reason": "throttled"})
+        retry_after(exc)
         return render_template("review/login.html", error=str(exc), next=back), 429
     found = accounts.authenticate(db, email, password)
     if found is None:
-        _throttle().failed(*keys)
-        audit.log(db, None, "login_failed", f"user:{email}", {"ip": request.remote_addr})
+        ratelimits.sign_in_failed(counters(), email, address)
+        audit.log(db, None, "login_failed", f"user:{email}", {"ip": address})
         error = "That e-mail and password do not match an account."
         return render_template("review/login.html", error=error, next=back), 401
-    _throttle().succeeded(keys[0])
+    ratelimits.sign_in_succeeded(counters(), email, address)
     # A fresh session: no candidate state, and a new CSRF token, survive a sign-in.
     session.clear()
     now = time.time()
-    session.update(user_id=found.id, auth_at=now, seen_at=now)
+    session.update(
+        user_id=found.id, session_version=found.session_version, auth_at=now, seen_at=now
+    )
     audit.log(db, found.id, "login", f"user:{found.id}")
     return redirect(_safe_next(back))
 
@@ -120,6 +123,7 @@ def login_post() -> BaseResponse | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> BaseResponse:
     audit.log(services().db, account().id, "logout", f"user:{account().id}")
+    accounts.end_sessions(services().db, account().id)  # a copied cookie dies here too
     session.clear()
     flash("Signed out.", "info")
     return redirect(url_for("review.login"))
@@ -145,12 +149,18 @@ def _challenge(slug: str) -> dict[str, Any]:
         }
 
 
+def _id_arg(name: str) -> int | None:
+    """A row id from the query string; anything a database id cannot be is no id."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value < 2**63 else None
+
+
 @bp.get("/c/<slug>")
 def challenge(slug: str) -> str:
     found = _challenge(slug)
     query = dashboard.Query.from_args(request.args.to_dict())
     result = dashboard.page(services().db, found["id"], account().id, query)
-    mark = request.args.get("mark", type=int)
+    mark = _id_arg("mark")
     return render_template(
         "review/dashboard.html",
         challenge=found,
@@ -176,7 +186,7 @@ def distribution(slug: str) -> Response:
     split = "private" if request.args.get("split") == "private" else "public"
     db = services().db
     marked = None
-    if (mark := request.args.get("mark", type=int)) is not None:
+    if (mark := _id_arg("mark")) is not None:
         challenge_id, marked = workspace.marked_score(db, account(), mark, split)
         if challenge_id != found["id"]:
             marked = None
@@ -287,7 +297,7 @@ def unblind(submission_id: int) -> BaseResponse:
 @bp.get("/audit")
 def audit_log() -> str:
     accounts.require_admin(account())
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), dashboard.MAX_PAGE)
     action = request.args.get("action") or None
     events, total = audit.events(services().db, page=page, action=action)
     return render_template(

@@ -190,3 +190,48 @@ def test_scaffolded_kit_has_default_rubric_and_builds_once_data_is_there(tmp_pat
     assert build(spec, "s", tmp_path / "out").report["rows"]["train"] == 42
     with pytest.raises(ChallengeError, match="already exists"):
         scaffold(root)
+
+
+def test_symlinked_brief_is_refused(kit: Kit, tmp_path: Path) -> None:
+    root = kit()
+    secret = tmp_path / "environ"
+    secret.write_text("HELDOUT_SECRET_KEY=leaked\n")
+    (root / "brief.md").unlink()
+    (root / "brief.md").symlink_to(secret)
+    with pytest.raises(SpecError, match=r"brief 'brief\.md' is a symbolic link"):
+        load_spec(root)
+
+
+def test_symlink_to_proc_environ_as_brief_is_refused(kit: Kit) -> None:
+    root = kit()
+    (root / "brief.md").unlink()
+    (root / "brief.md").symlink_to("/proc/self/environ")
+    with pytest.raises(SpecError, match="symbolic link"):
+        load_spec(root)
+
+
+def test_brief_inside_a_linked_folder_is_refused(kit: Kit, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "brief.md").write_text("# Elsewhere\n")
+    root = kit(replace={'brief = "brief.md"': 'brief = "docs/brief.md"'})
+    (root / "docs").symlink_to(outside)
+    with pytest.raises(SpecError, match="symbolic link"):
+        load_spec(root)
+
+
+def test_symlinked_starter_is_refused(kit: Kit, tmp_path: Path) -> None:
+    notebook = tmp_path / "real.ipynb"
+    notebook.write_text(json.dumps({"cells": [], "nbformat": 4, "nbformat_minor": 5}))
+    root = kit(replace={'brief = "brief.md"': 'brief = "brief.md"\nstarter = "starter.ipynb"'})
+    (root / "starter.ipynb").symlink_to(notebook)
+    with pytest.raises(SpecError, match=r"starter 'starter\.ipynb' is a symbolic link"):
+        load_spec(root)
+
+
+def test_data_source_may_link_to_a_regular_file_elsewhere(kit: Kit, tmp_path: Path) -> None:
+    root = kit()
+    kept = tmp_path / "kept-out-of-git.csv"
+    (root / "data" / "people.csv").rename(kept)
+    (root / "data" / "people.csv").symlink_to(kept)
+    assert load_spec(root).data.source.name == "people.csv"

@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.docker]
 
 SOCKET = "/var/run/docker.sock"
 STARTER = (EXAMPLES / "churn" / "starter.ipynb").read_bytes()
+METRICS_TOKEN = "metrics-scrape-token"
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +55,7 @@ def test_platform_image_runs_heldout_as_a_non_root_user(image: str) -> None:
         return done.stdout.strip()
 
     assert run("--version").startswith("heldout, version")
-    assert run("-u", entrypoint="id") == "10001"
+    assert run("-u", entrypoint="id") == "10100"  # not the sandbox notebook uid (10001)
     assert run("--version", entrypoint="python3").startswith("Python 3.11")
     assert "export" in run("--help") and "worker" in run("--help")
 
@@ -159,7 +160,14 @@ def test_web_and_worker_containers_grade_a_submission(
         "--access-logfile",
         "-",
         "heldout.platform.app:create_app()",
-        extra=["--entrypoint", "gunicorn", "-e", "HELDOUT_READY_CHECKS=database,storage"],
+        extra=[
+            "--entrypoint",
+            "gunicorn",
+            "-e",
+            "HELDOUT_READY_CHECKS=database,storage",
+            "-e",
+            f"HELDOUT_METRICS_TOKEN={METRICS_TOKEN}",
+        ],
     )
     gid = str(os.stat(SOCKET).st_gid)
     containers.run(
@@ -180,7 +188,8 @@ def test_web_and_worker_containers_grade_a_submission(
 
     ready = requests.get(f"{base}/readyz", timeout=10).json()
     assert set(ready["checks"]) == {"database", "storage"}
-    metrics = requests.get(f"{base}/metrics", timeout=10).text
+    bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    metrics = requests.get(f"{base}/metrics", headers=bearer, timeout=10).text
     assert "heldout_queue_depth 0.0" in metrics
     assert 'heldout_submissions{status="scored"} 1.0' in metrics
     assert 'heldout_run_duration_seconds_count{status="succeeded"} 1.0' in metrics

@@ -519,3 +519,10 @@ def test_header_lying_about_size_is_caught_while_reading(tmp_path: Path) -> None
         info.file_size = 10  # what a forged central directory would say
         with pytest.raises(InvalidInput, match=r"larger than its header|corrupt"):
             list(entry_chunks(archive, info, 10))
+
+
+def test_export_is_readable_by_its_owner_only(source: Install, tmp_path: Path) -> None:
+    _populate(source)
+    archive = tmp_path / "churn.zip"
+    backup.export_challenge(source.db, source.storage, "churn", archive)
+    assert archive.stat().st_mode & 0o777 == 0o600

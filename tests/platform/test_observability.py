@@ -26,6 +26,9 @@ from heldout.platform.web.metrics import DatabaseCollector, scrape
 from tests import factories
 from tests.services import free_port
 
+METRICS_TOKEN = "scrape-me"
+BEARER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
 
 def _app(env: dict[str, str], **extra: str) -> Flask:
     return create_app({"TESTING": True}, config=Config.from_env({**env, **extra}))
@@ -33,7 +36,9 @@ def _app(env: dict[str, str], **extra: str) -> Flask:
 
 @pytest.fixture
 def no_docker_app(env: dict[str, str]) -> Iterator[Flask]:
-    application = _app(env, HELDOUT_READY_CHECKS="database,storage")
+    application = _app(
+        env, HELDOUT_READY_CHECKS="database,storage", HELDOUT_METRICS_TOKEN=METRICS_TOKEN
+    )
     yield application
     application.extensions["heldout"].db.dispose()
 
@@ -129,7 +134,7 @@ def test_metrics_read_queue_and_runs_from_the_database(no_docker_app: Flask) -> 
             )
         session.add(Run(submission_id=scored.id, attempt=9, worker="w1", status="running"))
 
-    response = no_docker_app.test_client().get("/metrics")
+    response = no_docker_app.test_client().get("/metrics", headers=BEARER)
     assert response.status_code == 200
     assert response.content_type.startswith("text/plain")
     samples = scrape(no_docker_app)
@@ -191,6 +196,34 @@ def test_metrics_time_http_requests_by_route(no_docker_app: Flask) -> None:
     assert samples[key % ("/healthz", "200")] == 2
     assert samples[key % ("unmatched", "404")] == 1
     assert not any("abc123" in name for name in samples)
+
+
+def test_metrics_are_not_served_without_a_configured_token(env: dict[str, str]) -> None:
+    application = _app(env, HELDOUT_READY_CHECKS="database")
+    assert application.test_client().get("/metrics", headers=BEARER).status_code == 404
+    application.extensions["heldout"].db.dispose()
+
+
+def test_metrics_need_the_bearer_token(no_docker_app: Flask) -> None:
+    client = no_docker_app.test_client()
+    assert client.get("/metrics").status_code == 401
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer guess"})
+    assert wrong.status_code == 401
+    assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
+    assert b"heldout_queue_depth" not in wrong.data
+
+
+def test_random_methods_and_paths_do_not_grow_the_metrics(no_docker_app: Flask) -> None:
+    client = no_docker_app.test_client()
+    client.get("/healthz")
+    before = len(client.get("/metrics", headers=BEARER).data)
+    for n in range(300):
+        client.open(f"/random/{n}", method=f"X{n:04d}")
+        client.open("/healthz", method=f"Y{n:04d}")
+    samples = scrape(no_docker_app)
+    methods = {key.split("method=")[1].split(",")[0] for key in samples if "method=" in key}
+    assert methods <= {"GET", "other"}
+    assert len(client.get("/metrics", headers=BEARER).data) < before + 8_000
 
 
 def test_each_app_has_its_own_registry(env: dict[str, str], tmp_path: Path) -> None:

@@ -227,7 +227,7 @@ def test_executed_notebook_is_served_sanitized_with_a_strict_policy(
     response = signed_in.get(f"/submissions/{sub_id}/notebook")
     assert response.status_code == 200
     assert response.headers["Content-Security-Policy"] == (
-        "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
     )
     html = response.get_data(as_text=True)
     assert "<b>bold</b>" in html and "<script" not in html
