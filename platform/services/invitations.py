@@ -14,6 +14,7 @@ from heldout.platform.config import Config
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, NotFound, PermissionDenied
 from heldout.platform.models import Candidate, Challenge, Invitation, utcnow
+from heldout.platform.services import audit
 
 TOKEN_BYTES = 32
 
@@ -90,6 +91,34 @@ def invite(
         return Issued(
             invitation.id, email, token, invitation_url(config, token), expires, challenge.state
         )
+
+
+def grant(db: Database, email: str, slug: str, extra: int, by: int | None = None) -> int:
+    """Give `email` `extra` more tries at `slug` (both caps), logged; returns the invitation id."""
+    if extra <= 0:
+        raise InvalidInput(f"grant a positive number of tries, not {extra}")
+    email = email.strip().lower()
+    with db.session() as session:
+        invitation = session.scalars(
+            select(Invitation)
+            .join(Candidate)
+            .join(Challenge)
+            .where(Candidate.email == email, Challenge.slug == slug)
+            .order_by(Invitation.id.desc())
+        ).first()
+        if invitation is None:
+            raise NotFound(
+                f"{email} has no invitation to {slug!r}; `heldout invite list {slug}` shows them"
+            )
+        invitation.extra_tries += extra
+        audit.record(
+            session,
+            by,
+            "granted",
+            f"invitation:{invitation.id}",
+            {"email": email, "challenge": slug, "extra": extra, "total": invitation.extra_tries},
+        )
+        return invitation.id
 
 
 def authenticate(db: Database, token: str) -> Access:

@@ -193,7 +193,9 @@ def submissions_json() -> dict[str, Any]:
         "active": any(s["status"] in ACTIVE for s in listing["submissions"]),
         "statuses": {str(s["id"]): s["status"] for s in listing["submissions"]},
         "scores": {str(s["id"]): s["public_score"] for s in listing["submissions"]},
-        "left": quota.left,
+        "left": quota.submissions.left,
+        "attempts_left": quota.attempts.left,
+        "refusal": quota.refusal(),
     }
 
 

@@ -65,7 +65,8 @@ def test_challenge_needs_a_valid_bearer_token(client: FlaskClient, token: str) -
     assert client.get("/api/v1/challenge", headers=auth("nope")).status_code == 401
     ok = client.get("/api/v1/challenge", headers=auth(token))
     assert ok.status_code == 200
-    assert body(ok)["submissions"] == {"limit": 2, "used": 0, "left": 2}
+    assert body(ok)["submissions"] == {"limit": 2, "used": 0, "left": 2, "pending": 0}
+    assert body(ok)["attempts"] == {"limit": 6, "used": 0, "left": 6, "pending": 0}
     assert body(ok)["private_scoring"] is True
 
 
@@ -117,7 +118,8 @@ def test_submission_limit_is_enforced(client: FlaskClient, token: str) -> None:
     assert submit(client, token).status_code == 202
     refused = submit(client, token)
     assert refused.status_code == 429
-    assert "all 2 submissions" in body(refused)["error"]
+    assert "all 2 scored submissions" in body(refused)["error"]
+    assert "2 of them are still running" in body(refused)["error"]
 
 
 def test_candidate_cannot_read_another_candidates_submission(

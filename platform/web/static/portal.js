@@ -122,6 +122,16 @@
     });
   }
 
+  /* Out of tries: the form is disabled and says which rule, as the server renders it. */
+  function showRefusal(refusal) {
+    const fields = $("submit-fields");
+    const closed = $("submit-closed");
+    if (!fields || !closed) return;
+    fields.disabled = Boolean(refusal);
+    closed.hidden = !refusal;
+    closed.textContent = refusal || "";
+  }
+
   /* ------------------------------------------------------------ live status */
 
   let pollTimer = null;
@@ -142,6 +152,8 @@
     }
     rows.innerHTML = body.html;
     if ($("left")) $("left").textContent = body.left;
+    if ($("attempts-left")) $("attempts-left").textContent = body.attempts_left;
+    showRefusal(body.refusal);
     if (lastStatuses) {
       const news = [];
       for (const [id, status] of Object.entries(body.statuses)) {
