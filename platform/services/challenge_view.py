@@ -8,6 +8,7 @@ from heldout.challenges.limits import LimitsSpec
 from heldout.platform.db import Database
 from heldout.platform.errors import NotFound
 from heldout.platform.models import Invitation
+from heldout.platform.runtime import runtime
 from heldout.platform.services.submissions import quota
 
 
@@ -36,6 +37,15 @@ def for_candidate(db: Database, invitation_id: int) -> dict[str, Any]:
                 "timeout_s": limits.timeout_s,
                 "memory_mb": limits.memory_mb,
                 "cpus": limits.cpus,
+            },
+            # What the notebook runs with: the image's Python and packages, and the limits.
+            "runtime": {
+                **runtime().as_json(),
+                "memory_mb": limits.memory_mb,
+                "cpus": limits.cpus,
+                "timeout_s": limits.timeout_s,
+                "network": False,
+                "installs": False,
             },
             "submissions": used.submissions.as_json(),
             "attempts": used.attempts.as_json(),
