@@ -14,6 +14,8 @@ from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, LimitReached, NotFound
 from heldout.platform.failures import COUNTED
 from heldout.platform.models import Challenge, Invitation, Submission
+from heldout.platform.runtime import runtime
+from heldout.platform.services import preflight
 from heldout.platform.storage import Storage
 
 
@@ -133,9 +135,11 @@ def submit(
     filename: str,
     max_bytes: int,
 ) -> dict[str, Any]:
-    """Validate and store a notebook, then queue it; returns its public view."""
+    """Validate and store a notebook, then queue it; returns its public view with the static
+    read's `warnings` (likely failures that do not stop the upload)."""
     data = stream.read(max_bytes + 1)
     check_notebook(data, max_bytes)
+    warnings = preflight.read(data, runtime())
     with db.session() as session:
         invitation = session.get(Invitation, invitation_id)
         if invitation is None:
@@ -174,7 +178,7 @@ def submit(
         )
         session.add(submission)
         session.flush()
-        return public_view(submission)
+        return {**public_view(submission), "warnings": warnings}
 
 
 def _clean_name(filename: str) -> str:

@@ -71,7 +71,7 @@ def submit() -> tuple[dict[str, Any], int]:
         upload.filename or "solution.ipynb",
         max_bytes,
     )
-    return {"id": view["id"], "status": view["status"]}, 202
+    return {"id": view["id"], "status": view["status"], "warnings": view["warnings"]}, 202
 
 
 @bp.get("/submissions")

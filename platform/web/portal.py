@@ -219,8 +219,10 @@ def submit() -> Any:
         int(sv.config["HELDOUT_MAX_NOTEBOOK_MB"]) * 2**20,
     )
     if _wants_json():
-        return {"id": view["id"], "status": view["status"]}, 201
+        return {"id": view["id"], "status": view["status"], "warnings": view["warnings"]}, 201
     flash(f"Submission {view['id']} is queued. This page updates as it runs.")
+    for warning in view["warnings"]:
+        flash(f"Warning: {warning}")
     return redirect(url_for("portal.submissions_page"), code=303)
 
 

@@ -104,6 +104,7 @@
           const body = JSON.parse(xhr.responseText);
           bar.value = 100;
           say(message, `Submission ${body.id} is queued. The list below updates as it runs.`, "ok");
+          showWarnings(body.warnings || []);
           form.reset();
           refreshRows();
         } else {
@@ -120,6 +121,20 @@
       data.append("notebook", file, file.name);
       xhr.send(data);
     });
+  }
+
+  /* The static read's warnings: likely failures, shown after the upload (never a refusal). */
+  function showWarnings(warnings) {
+    const list = $("submit-warnings");
+    if (!list) return;
+    list.replaceChildren(
+      ...warnings.map((text) => {
+        const item = document.createElement("li");
+        item.textContent = text;
+        return item;
+      })
+    );
+    list.hidden = warnings.length === 0;
   }
 
   /* Out of tries: the form is disabled and says which rule, as the server renders it. */
