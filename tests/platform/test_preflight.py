@@ -13,7 +13,7 @@ from tests.web import body
 
 
 def notebook(*sources: str) -> bytes:
-    cells = [
+    cells: list[dict[str, object]] = [
         {"cell_type": "code", "source": s, "metadata": {}, "outputs": [], "execution_count": None}
         for s in sources
     ]
