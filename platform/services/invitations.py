@@ -63,7 +63,7 @@ def _candidate(session: Session, email: str, name: str) -> Candidate:
 def invite(
     db: Database, config: Config, slug: str, email: str, name: str = "", days: int | None = None
 ) -> Issued:
-    """Create an invitation for `email` to challenge `slug`."""
+    """Invite `email` to challenge `slug`: a new invitation, or a new link to their existing one."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
         raise InvalidInput(f"{email!r} is not an e-mail address")
@@ -80,13 +80,22 @@ def invite(
             raise InvalidInput(
                 f"challenge {slug!r} has no build yet; run `heldout challenge build`"
             )
-        invitation = Invitation(
-            challenge=challenge,
-            candidate=_candidate(session, email, name),
-            token_hash=hash_token(token),
-            expires_at=expires,
-        )
-        session.add(invitation)
+        candidate = _candidate(session, email, name)
+        # One candidate per e-mail and challenge: a second invitation continues the first
+        # (history, tries, explanation, pseudonym) under a new link; the old link stops working.
+        invitation = session.scalars(
+            select(Invitation)
+            .where(Invitation.candidate_id == candidate.id, Invitation.challenge_id == challenge.id)
+            .order_by(Invitation.id.desc())
+        ).first()
+        if invitation is None:
+            invitation = Invitation(challenge=challenge, candidate=candidate)
+            session.add(invitation)
+        elif name and not candidate.name:
+            candidate.name = name
+        invitation.token_hash = hash_token(token)
+        invitation.expires_at = expires
+        invitation.revoked_at = None
         session.flush()
         return Issued(
             invitation.id, email, token, invitation_url(config, token), expires, challenge.state
