@@ -117,5 +117,6 @@ def explanation(submission_id: int) -> tuple[dict[str, Any], int]:
         video_name=video.filename if video else None,
         text=text,
         max_video_bytes=int(sv.config["HELDOUT_MAX_VIDEO_MB"]) * 2**20,
+        replace=request.form.get("replace", "").strip().lower() in ("true", "1", "yes"),
     )
     return result, 201
