@@ -206,7 +206,10 @@ def data_readme(
         "every row of whatever `data/test.csv` it finds.",
         "",
         f"Write `predictions.csv` beside the notebook with the columns `{id_column}` and "
-        f"`{target}`, one row per test row. Submissions are scored with `{metric}`.",
+        f"`{target}`, one row per test row. Submissions are scored with `{metric}`. "
+        "`sample_submission.csv` has the right shape; before you submit, "
+        "`python check_predictions.py predictions.csv` (beside `data/`) runs the grader's "
+        "checks on the rows of this `data/test.csv` and names the first problem.",
         "",
         "## Columns",
         "",

@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from heldout.challenges import artifacts, pii, privacy, source
+from heldout.challenges import artifacts, pii, privacy, selfcheck, source
 from heldout.challenges.errors import (
     ChallengeError,
     KAnonymityError,
@@ -70,15 +70,20 @@ def _quiet(stage: str, done: int, total: int) -> None:
 
 
 def build(
-    spec: ChallengeSpec, secret: str, out_dir: Path, progress: Progress | None = None
+    spec: ChallengeSpec,
+    secret: str,
+    out_dir: Path,
+    progress: Progress | None = None,
+    extra: Sequence[tuple[str, bytes]] = (),
 ) -> BuildOutput:
-    """Build `spec` with the per-challenge `secret` into `out_dir` (bundle, sandbox, answers)."""
+    """Build `spec` with the per-challenge `secret` into `out_dir` (bundle, sandbox, answers);
+    `extra` files (name, bytes) go into the bundle as they are (the platform's requirements)."""
     out_dir = Path(out_dir)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=out_dir))
     try:
-        report, data_sha = _build(spec, secret, work, progress or _quiet)
+        report, data_sha = _build(spec, secret, work, progress or _quiet, extra)
         for name in NAMES.values():
             (work / name).replace(out_dir / name)
     except BaseException:
@@ -99,7 +104,11 @@ def build(
 
 
 def _build(
-    spec: ChallengeSpec, secret: str, work: Path, progress: Progress
+    spec: ChallengeSpec,
+    secret: str,
+    work: Path,
+    progress: Progress,
+    extra: Sequence[tuple[str, bytes]],
 ) -> tuple[dict[str, Any], str]:
     # Laps of this thread: the pool's work overlaps them (the split and the k check are done
     # inside "anonymize"), so they show where the wait was, not what each stage cost alone.
@@ -141,7 +150,7 @@ def _build(
             lap("anonymize")
             progress("split", 1, 1)
             progress("privacy", 1, 1)
-            data_sha = _write(spec, out, split, columns, work, progress, pool)
+            data_sha = _write(spec, out, split, columns, work, progress, pool, extra)
             lap("write")
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -347,6 +356,7 @@ def _write(
     work: Path,
     progress: Progress,
     pool: ThreadPoolExecutor,
+    extra: Sequence[tuple[str, bytes]] = (),
 ) -> str:
     """The pool runs first what is biggest (train.csv) while this thread orders the test rows;
     takes, CSV and deflate work by column, row slice or chunk, without the GIL."""
@@ -382,7 +392,21 @@ def _write(
     readme = artifacts.data_readme(
         spec.title, id_col, target, spec.metric.name, shipped, split.counts()
     )
-    small = [("README.md", readme.encode()), ("brief.md", spec.brief.encode())]
+    public_rows = tested.filter(public_mask)
+    train_target = train.column(target).combine_chunks()
+    small = [
+        ("README.md", readme.encode()),
+        ("brief.md", spec.brief.encode()),
+        (
+            "sample_submission.csv",
+            selfcheck.sample_submission(spec, public_rows.column(id_col), train_target),
+        ),
+        (
+            "check_predictions.py",
+            selfcheck.checker(spec, train_target, public_rows.column(target).combine_chunks()),
+        ),
+        *extra,
+    ]
     if spec.starter_path is not None:
         small.append(("starter.ipynb", spec.starter_path.read_bytes()))
     train_z = artifacts.compress("train.csv", train_csv.result(), pool)

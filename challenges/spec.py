@@ -12,6 +12,7 @@ from typing import Any
 
 from heldout.challenges import source as source_mod
 from heldout.challenges.errors import SpecError
+from heldout.challenges.limits import ATTEMPTS_PER_SUBMISSION, LimitsSpec
 from heldout.challenges.located import Reader
 from heldout.challenges.rubric import DEFAULT_RUBRIC, Rubric, parse_rubric
 from heldout.challenges.transforms import TRANSFORMS, Rule, parse_rule
@@ -64,14 +65,6 @@ class PrivacySpec:
     quasi_identifiers: tuple[str, ...] = ()
     k: int = 5
     suppress: bool = False
-
-
-@dataclass(frozen=True)
-class LimitsSpec:
-    timeout_s: int = 600
-    memory_mb: int = 2048
-    cpus: float = 1
-    submissions: int = 5
 
 
 @dataclass(frozen=True)
@@ -389,18 +382,26 @@ def _parse_privacy(
 
 
 def _parse_limits(r: Reader, table: dict[str, Any]) -> LimitsSpec:
-    r.check_keys(
-        table, "limits", {"timeout_s": None, "memory_mb": None, "cpus": None, "submissions": None}
-    )
+    keys = ("timeout_s", "memory_mb", "cpus", "submissions", "attempts")
+    r.check_keys(table, "limits", dict.fromkeys(keys))
+    submissions = r.get(table, "limits", "submissions", int, LimitsSpec.submissions)
     limits = LimitsSpec(
-        timeout_s=r.get(table, "limits", "timeout_s", int, 600),
-        memory_mb=r.get(table, "limits", "memory_mb", int, 2048),
-        cpus=r.get(table, "limits", "cpus", (int, float), 1),
-        submissions=r.get(table, "limits", "submissions", int, 5),
+        timeout_s=r.get(table, "limits", "timeout_s", int, LimitsSpec.timeout_s),
+        memory_mb=r.get(table, "limits", "memory_mb", int, LimitsSpec.memory_mb),
+        cpus=r.get(table, "limits", "cpus", (int, float), LimitsSpec.cpus),
+        submissions=submissions,
+        attempts=r.get(table, "limits", "attempts", int, submissions * ATTEMPTS_PER_SUBMISSION),
     )
     for key, value in vars(limits).items():
         if value <= 0:
             r.fail(f"[limits] {key} must be positive, got {value}", "limits", key)
+    if limits.attempts < limits.submissions:
+        r.fail(
+            f"[limits] attempts ({limits.attempts}) must be at least submissions "
+            f"({limits.submissions}): every scored submission is also an attempt",
+            "limits",
+            "attempts",
+        )
     return limits
 
 

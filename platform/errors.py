@@ -9,7 +9,8 @@
     ├── NotFound                      an id, slug or key that does not exist
     ├── PermissionDenied              the caller may not touch this object
     ├── InvalidInput                  a user-supplied value or file is unacceptable
-    │   └── LimitReached              a quota (submissions, rate) is used up
+    │   ├── LimitReached              a quota (submissions, rate) is used up
+    │   └── Conflict                  the request clashes with what is already there
 
 The pure packages keep their own roots so that they depend on nothing of ours:
 `heldout.sandbox.SandboxError`, `heldout.graders.GradingError` and
@@ -64,3 +65,7 @@ class LimitReached(InvalidInput):
     def __init__(self, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Conflict(InvalidInput):
+    """The request clashes with what is already there (say so, and how to override it)."""

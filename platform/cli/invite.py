@@ -20,7 +20,7 @@ class InviteGroup(click.Group):
 
 @click.group(cls=InviteGroup, invoke_without_command=False)
 def invite() -> None:
-    """Invite candidates: `heldout invite SLUG EMAIL... [--json]`; also `list`, `revoke`."""
+    """Invite candidates: `heldout invite SLUG EMAIL... [--json]`; also list, revoke, grant."""
 
 
 @invite.command("send", hidden=True)
@@ -75,6 +75,22 @@ def list_(slug: str | None, as_json: bool) -> None:
     for row in rows:
         state = "revoked" if row["revoked"] else f"expires {row['expires_at'] or 'never'}"
         click.echo(f"{row['id']}\t{row['challenge']}\t{row['email']}\t{state}")
+
+
+@invite.command()
+@click.argument("email")
+@click.argument("slug")
+@click.argument("extra", type=click.IntRange(min=1))
+def grant(email: str, slug: str, extra: int) -> None:
+    """Give a candidate EXTRA more tries (scored submissions and attempts); logged in the audit."""
+    from heldout.platform.services import invitations, submissions
+
+    db = open_database()
+    left = submissions.quota(db, invitations.grant(db, email, slug, extra))
+    click.echo(
+        f"granted {extra} more tries to {email} on {slug} ({left.granted} granted in all); "
+        f"now {left.submissions.left} scored submissions and {left.attempts.left} attempts left"
+    )
 
 
 @invite.command()

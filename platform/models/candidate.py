@@ -35,6 +35,8 @@ class Invitation(Timestamped, Base):
     last_used_at: Mapped[datetime | None]
     # The submission the candidate chose as final (plain id: submissions point back here).
     final_submission_id: Mapped[int | None]
+    # Extra tries an admin granted (`heldout invite grant`): added to both caps.
+    extra_tries: Mapped[int] = mapped_column(default=0, server_default="0")
 
     challenge: Mapped[Challenge] = relationship()
     candidate: Mapped[Candidate] = relationship()

@@ -1,4 +1,5 @@
-"""The audit log of reviewer actions: viewed, scored, unblinded, exported, signed in."""
+"""The audit log of reviewer and admin actions: viewed, scored, unblinded, exported, signed in,
+granted extra tries."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ ACTIONS = (
     "scored",
     "unblinded",
     "exported",
+    "granted",
 )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from heldout.challenges.limits import LimitsSpec
 from heldout.platform.db import Database
 from heldout.platform.errors import NotFound
 from heldout.platform.models import Invitation
+from heldout.platform.runtime import runtime
 from heldout.platform.services.submissions import quota
 
 
@@ -19,7 +21,7 @@ def for_candidate(db: Database, invitation_id: int) -> dict[str, Any]:
             raise NotFound("this challenge is not available")
         challenge = invitation.challenge
         spec = version.spec
-        limits = spec.get("limits") or {}
+        limits = LimitsSpec.from_stored(spec.get("limits"))
         split = spec.get("split") or {}
         data = spec.get("data") or {}
         return {
@@ -32,11 +34,23 @@ def for_candidate(db: Database, invitation_id: int) -> dict[str, Any]:
             "id_column": data.get("id"),
             "target_column": data.get("target"),
             "limits": {
-                "timeout_s": limits.get("timeout_s", 600),
-                "memory_mb": limits.get("memory_mb", 2048),
-                "cpus": limits.get("cpus", 1),
+                "timeout_s": limits.timeout_s,
+                "memory_mb": limits.memory_mb,
+                "cpus": limits.cpus,
             },
-            "submissions": {"limit": used.limit, "used": used.used, "left": used.left},
+            # What the notebook runs with: the image's Python and packages, and the limits.
+            "runtime": {
+                **runtime().as_json(),
+                "memory_mb": limits.memory_mb,
+                "cpus": limits.cpus,
+                "timeout_s": limits.timeout_s,
+                "network": False,
+                "installs": False,
+            },
+            "submissions": used.submissions.as_json(),
+            "attempts": used.attempts.as_json(),
+            "granted": used.granted,
+            "refusal": used.refusal(),
             "private_scoring": float(split.get("private_fraction", 0)) > 0,
             "has_starter": bool(version.starter_key),
             "final_submission_id": invitation.final_submission_id,

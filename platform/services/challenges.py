@@ -23,6 +23,7 @@ from heldout.challenges.builder import Progress
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.models import Challenge, ChallengeVersion
+from heldout.platform.runtime import runtime
 from heldout.platform.storage import CHUNK, Storage
 
 
@@ -117,7 +118,8 @@ def build(
     stored: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="heldout-build-") as tmp:
-            output = build_kit(spec, secret, Path(tmp), progress)
+            extra = [("requirements.txt", runtime().requirements_txt())]
+            output = build_kit(spec, secret, Path(tmp), progress, extra)
             files = {
                 "bundle.zip": output.bundle_zip,
                 "sandbox.zip": output.sandbox_zip,

@@ -11,9 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from heldout.platform.db import Database
-from heldout.platform.errors import InvalidInput, NotFound
-from heldout.platform.models import Explanation, Invitation, Submission, utcnow
+from heldout.platform.errors import Conflict, InvalidInput, NotFound
+from heldout.platform.models import Explanation, Submission, utcnow
+from heldout.platform.services.finals import final_submission_id
 from heldout.platform.storage import CHUNK, Storage
+
+__all__ = ["attach", "choose_final", "final_submission_id"]
 
 MAX_TEXT = 50_000
 
@@ -47,18 +50,40 @@ class _Capped:
         return data
 
 
-def _explanation(session: Session, invitation_id: int, submission_id: int) -> Explanation:
+def _explanation(
+    session: Session, invitation_id: int, submission_id: int, replace: bool
+) -> Explanation:
+    """The explanation to write for `submission_id`: attaching is explicit, so an id that is not
+    the final one, or an explanation already on another submission, is a Conflict unless
+    `replace` says to move it."""
     submission = session.get(Submission, submission_id)
     if submission is None or submission.invitation_id != invitation_id:
         raise NotFound(f"no submission {submission_id}")
-    found = session.scalars(
-        select(Explanation).where(Explanation.invitation_id == invitation_id)
-    ).first()
+    found = _own(session, invitation_id)
+    if not replace:
+        final = final_submission_id(session, invitation_id)
+        bound = found.submission_id if found is not None and _has_content(found) else None
+        if bound is not None and bound != submission_id:
+            raise Conflict(
+                f"Your explanation is attached to submission {bound}; it was left as it is. "
+                f"Send replace=true to move it to submission {submission_id} and overwrite it."
+            )
+        if final != submission_id:
+            now = f"submission {final} is" if final else "you have no scored submission yet"
+            raise Conflict(
+                f"Submission {submission_id} is not your final submission ({now}). "
+                "The explanation goes with the final submission: choose it as final first, "
+                "or send replace=true to attach the explanation to this one."
+            )
     if found is None:
         found = Explanation(invitation_id=invitation_id)
         session.add(found)
     found.submission_id = submission_id
     return found
+
+
+def _has_content(found: Explanation) -> bool:
+    return bool(found.text or found.video_key)
 
 
 def attach(
@@ -71,10 +96,12 @@ def attach(
     video_name: str | None = None,
     text: str | None = None,
     max_video_bytes: int,
+    replace: bool = False,
 ) -> dict[str, Any]:
-    """Attach a video and/or text to a submission; the video streams straight to storage."""
+    """Attach a video and/or text to the final submission (or, with `replace`, to this one,
+    moving the explanation); the video streams straight to storage."""
     with db.session() as session:
-        _explanation(session, invitation_id, submission_id)  # ownership check before upload
+        _explanation(session, invitation_id, submission_id, replace)  # checked before upload
     video_key = video_type = None
     size = 0
     if video is not None:
@@ -98,7 +125,7 @@ def attach(
     if text is not None and len(text) > MAX_TEXT:
         raise InvalidInput(f"The written explanation is longer than {MAX_TEXT} characters.")
     with db.session() as session:
-        explanation = _explanation(session, invitation_id, submission_id)
+        explanation = _explanation(session, invitation_id, submission_id, replace)
         old_video = explanation.video_key
         if video_key:
             explanation.video_key, explanation.video_type = video_key, video_type
@@ -118,25 +145,6 @@ def attach(
 
 
 # ---------------------------------------------------------------- the final submission
-
-
-def final_submission_id(session: Session, invitation_id: int) -> int | None:
-    """The candidate's chosen final submission, or else their latest scored one."""
-    invitation = session.get(Invitation, invitation_id)
-    if invitation is None:
-        raise NotFound("no such invitation")
-    chosen = invitation.final_submission_id
-    if chosen is not None:
-        found = session.get(Submission, chosen)
-        if found is not None and found.invitation_id == invitation_id and found.status == "scored":
-            return chosen
-    latest: int | None = session.scalar(
-        select(Submission.id)
-        .where(Submission.invitation_id == invitation_id, Submission.status == "scored")
-        .order_by(Submission.id.desc())
-        .limit(1)
-    )
-    return latest
 
 
 def choose_final(db: Database, invitation_id: int, submission_id: int) -> int:

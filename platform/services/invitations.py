@@ -14,6 +14,7 @@ from heldout.platform.config import Config
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, NotFound, PermissionDenied
 from heldout.platform.models import Candidate, Challenge, Invitation, utcnow
+from heldout.platform.services import audit
 
 TOKEN_BYTES = 32
 
@@ -62,7 +63,7 @@ def _candidate(session: Session, email: str, name: str) -> Candidate:
 def invite(
     db: Database, config: Config, slug: str, email: str, name: str = "", days: int | None = None
 ) -> Issued:
-    """Create an invitation for `email` to challenge `slug`."""
+    """Invite `email` to challenge `slug`: a new invitation, or a new link to their existing one."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
         raise InvalidInput(f"{email!r} is not an e-mail address")
@@ -81,17 +82,54 @@ def invite(
             raise InvalidInput(
                 f"challenge {slug!r} has no build yet; run `heldout challenge build`"
             )
-        invitation = Invitation(
-            challenge=challenge,
-            candidate=_candidate(session, email, name),
-            token_hash=hash_token(token),
-            expires_at=expires,
-        )
-        session.add(invitation)
+        candidate = _candidate(session, email, name)
+        # One candidate per e-mail and challenge: a second invitation continues the first
+        # (history, tries, explanation, pseudonym) under a new link; the old link stops working.
+        invitation = session.scalars(
+            select(Invitation)
+            .where(Invitation.candidate_id == candidate.id, Invitation.challenge_id == challenge.id)
+            .order_by(Invitation.id.desc())
+        ).first()
+        if invitation is None:
+            invitation = Invitation(challenge=challenge, candidate=candidate)
+            session.add(invitation)
+        elif name and not candidate.name:
+            candidate.name = name
+        invitation.token_hash = hash_token(token)
+        invitation.expires_at = expires
+        invitation.revoked_at = None
         session.flush()
         return Issued(
             invitation.id, email, token, invitation_url(config, token), expires, challenge.state
         )
+
+
+def grant(db: Database, email: str, slug: str, extra: int, by: int | None = None) -> int:
+    """Give `email` `extra` more tries at `slug` (both caps), logged; returns the invitation id."""
+    if extra <= 0:
+        raise InvalidInput(f"grant a positive number of tries, not {extra}")
+    email = email.strip().lower()
+    with db.session() as session:
+        invitation = session.scalars(
+            select(Invitation)
+            .join(Candidate)
+            .join(Challenge)
+            .where(Candidate.email == email, Challenge.slug == slug)
+            .order_by(Invitation.id.desc())
+        ).first()
+        if invitation is None:
+            raise NotFound(
+                f"{email} has no invitation to {slug!r}; `heldout invite list {slug}` shows them"
+            )
+        invitation.extra_tries += extra
+        audit.record(
+            session,
+            by,
+            "granted",
+            f"invitation:{invitation.id}",
+            {"email": email, "challenge": slug, "extra": extra, "total": invitation.extra_tries},
+        )
+        return invitation.id
 
 
 def authenticate(db: Database, token: str) -> Access:

@@ -9,13 +9,14 @@ from typing import IO, Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from heldout.challenges.limits import LimitsSpec
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, LimitReached, NotFound
 from heldout.platform.failures import COUNTED
 from heldout.platform.models import Challenge, Invitation, Submission
+from heldout.platform.runtime import runtime
+from heldout.platform.services import preflight
 from heldout.platform.storage import Storage
-
-DEFAULT_LIMIT = 5
 
 
 def check_notebook(data: bytes, max_bytes: int) -> None:
@@ -30,25 +31,86 @@ def check_notebook(data: bytes, max_bytes: int) -> None:
 
 
 @dataclass(frozen=True)
-class Quota:
+class Count:
+    """One cap: `used` finished tries that count, `pending` ones still queued or running."""
+
     limit: int
     used: int
+    pending: int = 0
 
     @property
     def left(self) -> int:
-        return max(self.limit - self.used, 0)
+        return max(self.limit - self.used - self.pending, 0)
+
+    def as_json(self) -> dict[str, int]:
+        return {"limit": self.limit, "used": self.used, "left": self.left, "pending": self.pending}
 
 
-def _counted(session: Session, invitation_id: int) -> int:
-    """Submissions that count: all but those failed by the platform's own fault."""
-    return (
-        session.scalar(
-            select(func.count(Submission.id)).where(
-                Submission.invitation_id == invitation_id,
-                or_(Submission.failure.is_(None), Submission.failure.in_(COUNTED)),
+@dataclass(frozen=True)
+class Quota:
+    """A candidate's two caps: scored submissions, and attempts (every charged run).
+
+    Platform and challenge faults count against neither; a run failed by the candidate's own
+    fault uses an attempt but gives its scored submission back.
+    """
+
+    submissions: Count
+    attempts: Count
+    granted: int = 0
+
+    @property
+    def left(self) -> int:
+        """How many more notebooks may be submitted now."""
+        return min(self.submissions.left, self.attempts.left)
+
+    def refusal(self) -> str | None:
+        """Why a new submission is refused now, naming the rule and the page; None if it is not."""
+        if self.attempts.left == 0:
+            return (
+                f"You have used all {self.attempts.limit} attempts for this challenge "
+                "(every run counts as an attempt, failed runs included, unless the failure was "
+                "on our side). Ask the company if you need more; your submissions so far are "
+                "kept, and you choose which one is final on the Submissions page."
             )
+        if self.submissions.left == 0:
+            pending = self.submissions.pending
+            wait = (
+                f" {pending} of them {'is' if pending == 1 else 'are'} still running: if "
+                f"{'it fails' if pending == 1 else 'one fails'} because of your notebook, "
+                "you get that try back."
+                if pending
+                else ""
+            )
+            return (
+                f"You have used all {self.submissions.limit} scored submissions for this "
+                f"challenge.{wait} Your submissions so far are kept; you choose which one is "
+                "final on the Submissions page (by default your latest scored one)."
+            )
+        return None
+
+
+ACTIVE = ("queued", "running")
+
+
+def _quota(session: Session, invitation: Invitation) -> Quota:
+    """Count one invitation's tries against its challenge's caps plus any granted extra."""
+    limits = _limits(invitation.challenge)
+    rows = session.execute(
+        select(Submission.status, func.count(Submission.id))
+        .where(
+            Submission.invitation_id == invitation.id,
+            or_(Submission.failure.is_(None), Submission.failure.in_(COUNTED)),
         )
-        or 0
+        .group_by(Submission.status)
+    ).all()
+    by_status = {status: int(n) for status, n in rows}
+    pending = sum(by_status.get(status, 0) for status in ACTIVE)
+    charged = sum(by_status.values()) - pending
+    granted = invitation.extra_tries
+    return Quota(
+        submissions=Count(limits.submissions + granted, by_status.get("scored", 0), pending),
+        attempts=Count(limits.attempts + granted, charged, pending),
+        granted=granted,
     )
 
 
@@ -57,13 +119,12 @@ def quota(db: Database, invitation_id: int) -> Quota:
         invitation = session.get(Invitation, invitation_id)
         if invitation is None:
             raise NotFound("no such invitation")
-        return Quota(_limit(invitation.challenge), _counted(session, invitation_id))
+        return _quota(session, invitation)
 
 
-def _limit(challenge: Challenge) -> int:
+def _limits(challenge: Challenge) -> LimitsSpec:
     version = challenge.latest
-    limits = (version.spec.get("limits") or {}) if version else {}
-    return int(limits.get("submissions", DEFAULT_LIMIT))
+    return LimitsSpec.from_stored(version.spec.get("limits") if version else None)
 
 
 def submit(
@@ -74,9 +135,11 @@ def submit(
     filename: str,
     max_bytes: int,
 ) -> dict[str, Any]:
-    """Validate and store a notebook, then queue it; returns its public view."""
+    """Validate and store a notebook, then queue it; returns its public view with the static
+    read's `warnings` (likely failures that do not stop the upload)."""
     data = stream.read(max_bytes + 1)
     check_notebook(data, max_bytes)
+    warnings = preflight.read(data, runtime())
     with db.session() as session:
         invitation = session.get(Invitation, invitation_id)
         if invitation is None:
@@ -84,23 +147,23 @@ def submit(
         challenge = invitation.challenge
         if challenge.state == "closed":
             raise InvalidInput("This challenge is closed; it no longer accepts submissions.")
-        limit = _limit(challenge)
-        if _counted(session, invitation_id) >= limit:
-            raise LimitReached(
-                f"You have used all {limit} submissions for this challenge. "
-                "Your best scored submission is kept; choose which one is final on the "
-                "challenge page."
-            )
+        refusal = _quota(session, invitation).refusal()
+        if refusal:
+            raise LimitReached(refusal)
     key, sha, size = storage.put_content_addressed(
         "submissions", io.BytesIO(data), ".ipynb", "application/x-ipynb+json"
     )
     with db.session() as session:
-        invitation = session.get(Invitation, invitation_id)
+        # Re-check under this transaction, the invitation's row locked (PostgreSQL): two
+        # uploads at once must not both pass the limit.
+        invitation = session.scalars(
+            select(Invitation).where(Invitation.id == invitation_id).with_for_update()
+        ).first()
         if invitation is None:
             raise NotFound("no such invitation")
-        # Re-check under this transaction: two uploads at once must not both pass the limit.
-        if _counted(session, invitation_id) >= _limit(invitation.challenge):
-            raise LimitReached("You have used all your submissions for this challenge.")
+        refusal = _quota(session, invitation).refusal()
+        if refusal:
+            raise LimitReached(refusal)
         version = invitation.challenge.latest
         if version is None:
             raise NotFound("this challenge has no build to submit against")
@@ -115,7 +178,7 @@ def submit(
         )
         session.add(submission)
         session.flush()
-        return public_view(submission)
+        return {**public_view(submission), "warnings": warnings}
 
 
 def _clean_name(filename: str) -> str:

@@ -12,6 +12,7 @@ from heldout.platform.models import Explanation, Run, Submission
 from heldout.platform.services import audit
 from heldout.platform.services.accounts import Account
 from heldout.platform.services.dashboard import summary
+from heldout.platform.services.finals import final_submission_id
 from heldout.platform.services.reviews import (
     names_visible,
     reviews_of,
@@ -65,6 +66,7 @@ def view(db: Database, account: Account, submission_id: int) -> dict[str, Any]:
             .where(Submission.invitation_id == sub.invitation_id, Submission.id != sub.id)
             .order_by(Submission.id.desc())
         ).all()
+        final = final_submission_id(session, sub.invitation_id)
         result = {
             "id": sub.id,
             "challenge": {"id": challenge.id, "slug": challenge.slug, "title": challenge.title},
@@ -75,7 +77,7 @@ def view(db: Database, account: Account, submission_id: int) -> dict[str, Any]:
             "submitted_at": sub.created_at,
             "filename": sub.filename,
             "notebook_sha256": sub.notebook_sha256,
-            "is_final": sub.invitation.final_submission_id == sub.id,
+            "is_final": final == sub.id,
             "candidate": {
                 "pseudonym": sub.candidate.pseudonym,
                 "name": sub.candidate.name if reveal else None,
@@ -97,7 +99,7 @@ def view(db: Database, account: Account, submission_id: int) -> dict[str, Any]:
                     "public_score": s.public_score,
                     "private_score": s.private_score,
                     "submitted_at": s.created_at,
-                    "is_final": sub.invitation.final_submission_id == s.id,
+                    "is_final": final == s.id,
                 }
                 for s in siblings
             ],

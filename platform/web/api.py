@@ -71,7 +71,7 @@ def submit() -> tuple[dict[str, Any], int]:
         upload.filename or "solution.ipynb",
         max_bytes,
     )
-    return {"id": view["id"], "status": view["status"]}, 202
+    return {"id": view["id"], "status": view["status"], "warnings": view["warnings"]}, 202
 
 
 @bp.get("/submissions")
@@ -118,5 +118,6 @@ def explanation(submission_id: int) -> tuple[dict[str, Any], int]:
         video_name=video.filename if video else None,
         text=text,
         max_video_bytes=int(sv.config["HELDOUT_MAX_VIDEO_MB"]) * 2**20,
+        replace=request.form.get("replace", "").strip().lower() in ("true", "1", "yes"),
     )
     return result, 201

@@ -11,6 +11,7 @@ STATUS: dict[type[Exception], int] = {
     errors.NotFound: 404,
     errors.PermissionDenied: 403,
     errors.LimitReached: 429,
+    errors.Conflict: 409,
     errors.InvalidInput: 400,
     errors.ServiceUnavailable: 503,
     errors.ConfigError: 500,

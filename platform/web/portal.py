@@ -194,7 +194,9 @@ def submissions_json() -> dict[str, Any]:
         "active": any(s["status"] in ACTIVE for s in listing["submissions"]),
         "statuses": {str(s["id"]): s["status"] for s in listing["submissions"]},
         "scores": {str(s["id"]): s["public_score"] for s in listing["submissions"]},
-        "left": quota.left,
+        "left": quota.submissions.left,
+        "attempts_left": quota.attempts.left,
+        "refusal": quota.refusal(),
     }
 
 
@@ -218,8 +220,10 @@ def submit() -> Any:
         int(sv.config["HELDOUT_MAX_NOTEBOOK_MB"]) * 2**20,
     )
     if _wants_json():
-        return {"id": view["id"], "status": view["status"]}, 201
+        return {"id": view["id"], "status": view["status"], "warnings": view["warnings"]}, 201
     flash(f"Submission {view['id']} is queued. This page updates as it runs.")
+    for warning in view["warnings"]:
+        flash(f"Warning: {warning}")
     return redirect(url_for("portal.submissions_page"), code=303)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from heldout.challenges.limits import LimitsSpec
 from heldout.graders import Answers
 from heldout.platform.config import Config
 from heldout.platform.db import Database
@@ -144,9 +145,5 @@ def read_answers(ctx: Context, job: Job) -> Answers:
 
 
 def limits_for(job: Job) -> Limits:
-    spec = job.spec.get("limits") or {}
-    return Limits(
-        timeout_s=float(spec.get("timeout_s", 600)),
-        memory_mb=int(spec.get("memory_mb", 2048)),
-        cpus=float(spec.get("cpus", 1)),
-    )
+    limits = LimitsSpec.from_stored(job.spec.get("limits"))
+    return Limits(timeout_s=float(limits.timeout_s), memory_mb=limits.memory_mb, cpus=limits.cpus)

@@ -48,7 +48,14 @@ def test_bundle_has_no_labels_of_test_rows_and_no_private_rows(built: BuildOutpu
     train = read_member(built.bundle_zip, "data/train.csv")
     assert "churned" in train.columns
     assert not set(train["customer_id"]) & (private | public)
-    assert set(members) == {"README.md", "brief.md", "data/train.csv", "data/test.csv"}
+    assert set(members) == {
+        "README.md",
+        "brief.md",
+        "data/train.csv",
+        "data/test.csv",
+        "sample_submission.csv",
+        "check_predictions.py",
+    }
 
 
 def test_sandbox_has_every_test_row_without_labels(built: BuildOutput) -> None:

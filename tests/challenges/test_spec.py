@@ -235,3 +235,24 @@ def test_data_source_may_link_to_a_regular_file_elsewhere(kit: Kit, tmp_path: Pa
     (root / "data" / "people.csv").rename(kept)
     (root / "data" / "people.csv").symlink_to(kept)
     assert load_spec(root).data.source.name == "people.csv"
+
+
+def test_attempts_default_to_three_runs_per_scored_submission(kit: Kit) -> None:
+    spec = load_spec(kit())
+    assert spec.limits.attempts == 3 * spec.limits.submissions
+    assert spec.to_dict()["limits"]["attempts"] == 15
+
+
+def test_attempts_below_submissions_are_refused_with_the_reason(kit: Kit) -> None:
+    root = kit()
+    toml = root / "challenge.toml"
+    toml.write_text(toml.read_text() + "\n[limits]\nsubmissions = 4\nattempts = 2\n")
+    with pytest.raises(SpecError, match=r"attempts \(2\) must be at least submissions \(4\)"):
+        load_spec(root)
+
+
+def test_stored_specs_from_before_attempts_get_the_default() -> None:
+    from heldout.challenges.limits import LimitsSpec
+
+    assert LimitsSpec.from_stored({"submissions": 2}).attempts == 6
+    assert LimitsSpec.from_stored(None) == LimitsSpec()

@@ -65,7 +65,8 @@ def test_challenge_needs_a_valid_bearer_token(client: FlaskClient, token: str) -
     assert client.get("/api/v1/challenge", headers=auth("nope")).status_code == 401
     ok = client.get("/api/v1/challenge", headers=auth(token))
     assert ok.status_code == 200
-    assert body(ok)["submissions"] == {"limit": 2, "used": 0, "left": 2}
+    assert body(ok)["submissions"] == {"limit": 2, "used": 0, "left": 2, "pending": 0}
+    assert body(ok)["attempts"] == {"limit": 6, "used": 0, "left": 6, "pending": 0}
     assert body(ok)["private_scoring"] is True
 
 
@@ -117,7 +118,20 @@ def test_submission_limit_is_enforced(client: FlaskClient, token: str) -> None:
     assert submit(client, token).status_code == 202
     refused = submit(client, token)
     assert refused.status_code == 429
-    assert "all 2 submissions" in body(refused)["error"]
+    assert "all 2 scored submissions" in body(refused)["error"]
+    assert "2 of them are still running" in body(refused)["error"]
+
+
+def scored_submission(app: Flask, client: FlaskClient, token: str) -> int:
+    """Submit, then record it scored as the worker would: the candidate's default final."""
+    from heldout.platform.models import Submission
+
+    sub = int(body(submit(client, token))["id"])
+    with app.extensions["heldout"].db.session() as session:
+        found = session.get(Submission, sub)
+        assert found is not None
+        found.status, found.public_score = "scored", 0.5
+    return sub
 
 
 def test_candidate_cannot_read_another_candidates_submission(
@@ -146,7 +160,7 @@ WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 4096  # an EBML header: what a WebM file 
 def test_explanation_text_and_video_attach_to_own_submission(
     app: Flask, client: FlaskClient, token: str
 ) -> None:
-    sub = body(submit(client, token))["id"]
+    sub = scored_submission(app, client, token)
     url = f"/api/v1/submissions/{sub}/explanation"
     text = client.post(url, headers=auth(token), data={"text": "I chose F1 because..."})
     assert text.status_code == 201 and body(text)["text"] is True
@@ -156,9 +170,9 @@ def test_explanation_text_and_video_attach_to_own_submission(
 
 
 def test_explanation_video_type_comes_from_its_bytes_not_its_name(
-    client: FlaskClient, token: str
+    app: Flask, client: FlaskClient, token: str
 ) -> None:
-    sub = body(submit(client, token))["id"]
+    sub = scored_submission(app, client, token)
     response = client.post(
         f"/api/v1/submissions/{sub}/explanation",
         headers=auth(token),
@@ -171,7 +185,7 @@ def test_explanation_video_type_comes_from_its_bytes_not_its_name(
 def test_explanation_needs_a_field_and_an_own_submission(
     app: Flask, client: FlaskClient, token: str
 ) -> None:
-    sub = body(submit(client, token))["id"]
+    sub = scored_submission(app, client, token)
     url = f"/api/v1/submissions/{sub}/explanation"
     assert client.post(url, headers=auth(token)).status_code == 400
     sv = app.extensions["heldout"]

@@ -131,3 +131,23 @@ def test_bundle_is_the_stored_bytes(
     out = tmp_path / "dl" / "people.zip"
     size = challenges.write_bundle(db, storage, "people", out)
     assert out.read_bytes() == storage.read_bytes(info.bundle_key) and size == out.stat().st_size
+
+
+def test_bundle_holds_the_three_self_help_files_and_the_sandbox_requirements(
+    db: Database, storage: Storage, kit: Path, tmp_path: Path
+) -> None:
+    import zipfile
+
+    challenges.build(db, storage, kit)
+    out = tmp_path / "people.zip"
+    challenges.write_bundle(db, storage, "people", out)
+    with zipfile.ZipFile(out) as archive:
+        names = set(archive.namelist())
+        requirements = archive.read("requirements.txt").decode()
+    assert {"sample_submission.csv", "check_predictions.py", "requirements.txt"} <= names
+    assert requirements.splitlines()[0] == "# Python 3.11"
+    # The package lines are exactly sandbox/requirements.txt's, the file the image is built from.
+    sandbox = Path(__file__).parents[2] / "sandbox" / "requirements.txt"
+    pins = [line for line in sandbox.read_text().splitlines() if line and not line.startswith("#")]
+    assert requirements.splitlines()[1:] == pins
+    assert "scikit-learn==" in requirements and "xgboost-cpu==" in requirements

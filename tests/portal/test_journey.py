@@ -89,7 +89,9 @@ def test_invitation_to_scored_submission_and_failure_help(
     assert "churn" in brief.inner_text().lower()
     rules = page.locator(".rules").inner_text()
     assert "no time limit" in rules and "10 minutes" in rules and "2 GB" in rules
-    assert "5 times" in rules and "scored privately" in rules and "predictions.csv" in rules
+    assert "5 scored submissions" in rules and "15 attempts" in rules
+    assert "scored privately" in rules and "predictions.csv" in rules
+    assert "Python 3.11" in rules and "No internet access and no installing" in rules
     assert axe_violations(page) == []
     screenshot(page, "challenge")
 

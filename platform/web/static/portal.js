@@ -104,6 +104,7 @@
           const body = JSON.parse(xhr.responseText);
           bar.value = 100;
           say(message, `Submission ${body.id} is queued. The list below updates as it runs.`, "ok");
+          showWarnings(body.warnings || []);
           form.reset();
           refreshRows();
         } else {
@@ -120,6 +121,30 @@
       data.append("notebook", file, file.name);
       xhr.send(data);
     });
+  }
+
+  /* The static read's warnings: likely failures, shown after the upload (never a refusal). */
+  function showWarnings(warnings) {
+    const list = $("submit-warnings");
+    if (!list) return;
+    list.replaceChildren(
+      ...warnings.map((text) => {
+        const item = document.createElement("li");
+        item.textContent = text;
+        return item;
+      })
+    );
+    list.hidden = warnings.length === 0;
+  }
+
+  /* Out of tries: the form is disabled and says which rule, as the server renders it. */
+  function showRefusal(refusal) {
+    const fields = $("submit-fields");
+    const closed = $("submit-closed");
+    if (!fields || !closed) return;
+    fields.disabled = Boolean(refusal);
+    closed.hidden = !refusal;
+    closed.textContent = refusal || "";
   }
 
   /* ------------------------------------------------------------ live status */
@@ -142,6 +167,8 @@
     }
     rows.innerHTML = body.html;
     if ($("left")) $("left").textContent = body.left;
+    if ($("attempts-left")) $("attempts-left").textContent = body.attempts_left;
+    showRefusal(body.refusal);
     if (lastStatuses) {
       const news = [];
       for (const [id, status] of Object.entries(body.statuses)) {
