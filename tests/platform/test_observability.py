@@ -62,6 +62,21 @@ def test_readyz_checks_the_docker_engine(env: dict[str, str], docker_client: obj
     assert response.status_code == 200, response.json
     assert response.json is not None
     assert response.json["checks"]["docker"]["ok"] is True
+    # make test registers gVisor with the engine, so auto picks it: the second wall is on
+    assert response.json["checks"]["docker"]["runtime"] == "runsc"
+
+
+@pytest.mark.docker
+def test_readyz_says_which_runtime_a_setting_picks(
+    env: dict[str, str], docker_client: object
+) -> None:
+    response = _app(env, HELDOUT_SANDBOX_RUNTIME="runc").test_client().get("/readyz")
+    assert response.json is not None
+    assert response.json["checks"]["docker"]["runtime"] == "runc"
+    response = _app(env, HELDOUT_SANDBOX_RUNTIME="kata").test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json is not None
+    assert "has no runtime 'kata'" in response.json["checks"]["docker"]["error"]
 
 
 def test_readyz_names_an_unreachable_engine(

@@ -6,6 +6,7 @@ The sandbox is a FakeBackend here (this module's unit tests); the grader, the da
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,17 @@ def test_worker_slots_survive_a_database_outage(config: Config, storage: Storage
     thread.join(timeout=30)
     assert not thread.is_alive() and worker.processed == 0
     down.dispose()
+
+
+def test_the_worker_says_at_start_which_runtime_notebooks_get(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from types import SimpleNamespace
+
+    from heldout.platform.worker.loop import _say_runtime
+
+    with caplog.at_level(logging.INFO, logger="heldout.worker"):
+        _say_runtime(SimpleNamespace(runtime="runsc"))
+        _say_runtime(SimpleNamespace(runtime="runc"))
+    assert "sandbox runtime: runsc (gVisor, a user-space kernel)" in caplog.text
+    assert "sandbox runtime: runc (no second wall)" in caplog.text
