@@ -90,15 +90,17 @@ def test_worker_killed_mid_run_is_rerun_and_scored_once(
     first = site.worker()
     me.wait(sub, ("running",), timeout=60)
 
-    def sandbox_running() -> bool:
-        return bool(docker_client.containers.list(filters={"label": "heldout.sandbox"}))
+    def owners_now() -> set[str]:
+        """The first worker's containers (its run and its warm ones), none of anyone else's:
+        other installations may share the engine."""
+        return {
+            c.labels["heldout.worker"]
+            for c in docker_client.containers.list(filters={"label": "heldout.sandbox"})
+            if c.labels.get("heldout.worker", "").split(":")[1:2] == [str(first.pid)]
+        }
 
-    wait_for(sandbox_running, timeout=60)
-    owners = {  # the killed worker's containers: its run and its warm ones
-        c.labels["heldout.worker"]
-        for c in docker_client.containers.list(filters={"label": "heldout.sandbox"})
-        if c.labels.get("heldout.worker", "").split(":")[1:2] == [str(first.pid)]
-    }
+    wait_for(lambda: bool(owners_now()), timeout=60)
+    owners = owners_now()
     assert owners
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
