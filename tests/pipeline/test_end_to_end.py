@@ -71,8 +71,12 @@ def test_honest_failing_and_invalid_notebooks_over_http(site: Installation) -> N
     assert (failed["status"], failed["failure"]["category"]) == ("failed", "notebook_error")
     assert failed["failure"]["ename"] == "ValueError"
     assert failed["failure"]["cell"] == 2  # counted from 1, as a candidate reads them
-    assert "boom" in failed["failure"]["message"]
-    assert me.challenge()["submissions"]["used"] == 2  # the invalid upload never counted
+    # the evalue comes from the candidate run on the candidate's own rows (same failure)
+    assert failed["failure"]["message"] == "Cell 2 raised ValueError."
+    assert "boom" in failed["failure"]["evalue"]
+    counts = me.challenge()
+    assert counts["submissions"]["used"] == 1  # scored ones; the failed try was given back
+    assert counts["attempts"]["used"] == 2  # every charged run; the invalid upload never ran
 
     listed = site.cli_json("submissions", "list")
     assert {row["status"] for row in listed} == {"scored", "failed"}
@@ -135,7 +139,8 @@ def test_engine_down_is_retried_as_platform_error_without_using_quota(site: Inst
     failed = me.wait(sub, timeout=120)
     assert (failed["status"], failed["failure"]["category"]) == ("failed", "platform_error")
     assert "not your code" in failed["failure"]["message"]
-    assert me.challenge()["submissions"]["used"] == 0  # the platform's fault never counts
+    counts = me.challenge()  # the platform's fault never counts
+    assert (counts["submissions"]["used"], counts["attempts"]["used"]) == (0, 0)
     assert "cannot reach the Docker engine" in site.logs()  # said at start, not only per run
 
     site.stop()

@@ -217,8 +217,11 @@ def test_forged_run_ends_as_the_candidates_own_outcome(
         assert run.started_at is not None and run.finished_at is not None, summary
         took = (run.finished_at - run.started_at).total_seconds()
         assert took <= RUN_DEADLINE_S, f"{summary}: a run took {took:.0f} s"
-    used = forged.candidate.challenge()["submissions"]["used"]
-    assert used == 1, f"{summary}: submissions used {used}, not 1"
+    counts = forged.candidate.challenge()
+    attempts = counts["attempts"]["used"]
+    assert attempts == 1, f"{summary}: attempts used {attempts}, not 1"  # counted, once
+    scored = counts["submissions"]["used"]  # a failed try is given back; a scored one is not
+    assert scored == (final["status"] == "scored"), f"{summary}: submissions used {scored}"
 
 
 def test_input_fails_at_once_as_a_notebook_error(forgery_site: ForgerySite) -> None:
