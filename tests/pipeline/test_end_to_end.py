@@ -162,5 +162,5 @@ def test_submission_limit_over_http(site: Installation) -> None:
         assert me.submit(STARTER).status_code == 202
     refused = me.submit(STARTER)
     assert refused.status_code == 429
-    assert f"all {limit} submissions" in refused.json()["error"]
+    assert f"all {limit} scored submissions" in refused.json()["error"]
     time.sleep(0)  # no worker needed: the limit holds for queued submissions too
