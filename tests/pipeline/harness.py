@@ -37,6 +37,9 @@ class Installation:
                 "HELDOUT_BASE_URL": self.base,
                 "HELDOUT_SECRET_KEY": "e2e",
                 "HELDOUT_LEASE_SECONDS": "5",
+                # runc for time: tests/sandbox runs every attack under runc and gVisor's runsc,
+                # and the soak's first variant runs the whole pipeline under runsc
+                "HELDOUT_SANDBOX_RUNTIME": "runc",
                 **settings,
             }
         )

@@ -157,9 +157,11 @@ def output_text(executed: dict[str, Any]) -> str:
     return json.dumps([c.get("outputs", []) for c in executed["cells"]])
 
 
-def check_each_scored_once_on_its_own(site: Installation, planned: list[Planned]) -> None:
+def check_each_scored_once_on_its_own(
+    site: Installation, planned: list[Planned], timeout: float = 240
+) -> None:
     """Every submission: scored once, its own score, cell count and marker, nobody else's."""
-    wait_all_final(site, [p.id for p in planned], timeout=240)
+    wait_all_final(site, [p.id for p in planned], timeout=timeout)
     time.sleep(7)  # longer than a lease: a stray re-run would have started by now
     runs = runs_by_submission(site)
     shown = runs_by_submission(site, "candidate")
@@ -211,8 +213,14 @@ def test_one_worker_with_two_slots_and_warm_containers_scores_each_submission_on
     site: Installation, tmp_path: Path
 ) -> None:
     planned = queue_soak(site, tmp_path, period_s=2)
+    # as production runs where the engine has gVisor: HELDOUT_SANDBOX_RUNTIME=auto picks runsc
+    site.env["HELDOUT_SANDBOX_RUNTIME"] = "auto"
     site.worker(concurrency=2)  # HELDOUT_SANDBOX_WARM is on by default
-    check_each_scored_once_on_its_own(site, planned)
+    check_each_scored_once_on_its_own(site, planned, timeout=900)  # runsc runs are slower
+    runtimes = {
+        (r.result or {}).get("runtime") for rs in runs_by_submission(site).values() for r in rs
+    }
+    assert runtimes == {"runsc"}, runtimes
 
 
 def test_two_worker_processes_on_one_postgresql_score_each_submission_on_its_own(
