@@ -115,9 +115,14 @@ def test_review_end_to_end(app: Flask, browser: Any, live_server: str) -> None:
 
 
 def _account(db: Any, email: str) -> accounts.Account:
+    from heldout.platform.models import User
+
     for row in accounts.list_users(db):
         if row["email"] == email:
-            found = accounts.get_account(db, int(str(row["id"])))
+            with db.session() as session:
+                user = session.get(User, int(str(row["id"])))
+                version = user.session_version if user is not None else None
+            found = accounts.get_account(db, int(str(row["id"])), version)
             assert found is not None
             return found
     raise AssertionError(email)
