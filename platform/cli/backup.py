@@ -45,8 +45,15 @@ def export_command(slug: str, out: Path, as_json: bool) -> None:
     default=None,
     help="Refuse archives that unpack to more than this (default 20480).",
 )
+@click.option(
+    "--trust-code",
+    is_flag=True,
+    help="Accept the archive's custom metric code, which workers run (its sha256 is printed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def import_command(archive: Path, slug: str | None, max_size_mb: int | None, as_json: bool) -> None:
+def import_command(
+    archive: Path, slug: str | None, max_size_mb: int | None, trust_code: bool, as_json: bool
+) -> None:
     """Import a challenge exported by `heldout export`; nothing is written if it is refused."""
     from heldout.platform.services.archive import Limits
     from heldout.platform.services.backup import import_challenge
@@ -54,10 +61,14 @@ def import_command(archive: Path, slug: str | None, max_size_mb: int | None, as_
 
     config = load_config()
     limits = Limits(max_total_bytes=max_size_mb * 1024**2) if max_size_mb else Limits()
-    result = import_challenge(open_database(config), open_storage(config), archive, slug, limits)
+    result = import_challenge(
+        open_database(config), open_storage(config), archive, slug, limits, trust_code
+    )
     if as_json:
         echo_json(dataclasses.asdict(result))
         return
+    for key, sha256 in result.trusted_code.items():
+        click.echo(f"trusted custom metric code {key}: sha256 {sha256}")
     rows = sum(result.records.values())
     click.echo(
         f"imported {result.slug}: {rows} records, {result.artifacts_written} artifacts written, "

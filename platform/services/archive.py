@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -260,3 +260,119 @@ def check_artifacts(
             digest.update(chunk)
         if digest.hexdigest() != meta["sha256"]:
             raise InvalidInput(f"artifact {key!r} does not match its sha256")
+
+
+# ---------------------------------------------------------------- storage keys inside rows
+
+VERSION_KEYS = ("bundle_key", "sandbox_key", "answer_key", "starter_key")
+Owner = tuple[str, int]
+
+
+def looks_like_key(text: str) -> bool:
+    try:
+        check_key(text)
+    except InvalidInput:
+        return False
+    return "/" in text
+
+
+def custom_metric(row: dict[str, Any]) -> tuple[str, Any] | None:
+    """A version row's custom metric (`"file.py:function"`, its code's key), or None."""
+    metric = row["spec"].get("metric") if isinstance(row["spec"], dict) else None
+    if not isinstance(metric, dict) or not metric.get("custom"):
+        return None
+    return metric["custom"], metric.get("custom_key")
+
+
+def _key_places(rows: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[Any, Owner, str]]:
+    """Every place a row names a stored object the platform reads: (key, owner, where)."""
+    for row in rows.get("challenge_versions", []):
+        owner = ("challenge_versions", row["id"])
+        for column in VERSION_KEYS:
+            if row[column] is not None:
+                yield row[column], owner, f"challenge_versions.{column}"
+        if (found := custom_metric(row)) is not None:
+            yield found[1], owner, "challenge_versions.spec.metric.custom_key"
+    for row in rows.get("runs", []):
+        for column in ("executed_key", "predictions_key"):
+            if row[column] is not None:
+                yield row[column], ("submissions", row["submission_id"]), f"runs.{column}"
+    for row in rows.get("submissions", []):
+        owner = ("submissions", row["id"])
+        grading, view = row["grading"], row["candidate_view"]
+        plots = grading.get("plots") if isinstance(grading, dict) else None
+        if plots is not None and not isinstance(plots, dict):
+            raise InvalidInput(f"{RECORDS}: submission {row['id']} has plots that are not a map")
+        for name, key in (plots or {}).items():
+            yield key, owner, f"submissions.grading.plots.{name}"
+        if isinstance(view, dict) and view.get("executed_key") is not None:
+            yield view["executed_key"], owner, "submissions.candidate_view.executed_key"
+
+
+def check_row_keys(
+    manifest: dict[str, Any],
+    rows: dict[str, list[dict[str, Any]]],
+    stored: Callable[[str], bool],
+    trust_code: bool,
+) -> dict[str, str]:
+    """Every key a row names must be the archive's own and its owner's alone; custom metric
+    code only with `trust_code`. Returns the trusted code's keys and sha256 digests."""
+    artifacts: dict[str, dict[str, Any]] = manifest["artifacts"]
+    carried = set(artifacts) | set(manifest["missing_artifacts"])
+    owners: dict[str, set[Owner]] = {}
+    roles: dict[str, set[str]] = {}
+    for key, owner, where in _key_places(rows):
+        if not isinstance(key, str) or key not in carried:
+            raise InvalidInput(f"{where} {key!r} of {owner[0]} {owner[1]} is not in the archive")
+        owners.setdefault(key, set()).add(owner)
+        roles.setdefault(key, set()).add(where)
+    for key, found in owners.items():
+        shared = len(found) > 1 or (
+            next(iter(found))[0] == "challenge_versions" and len(roles[key]) > 1
+        )
+        if shared:
+            raise InvalidInput(
+                f"the stored object {key!r} is named by {', '.join(sorted(roles[key]))} of "
+                f"{', '.join(f'{t} {i}' for t, i in sorted(found))}: each belongs to one only"
+            )
+    code: dict[str, str] = {}
+    for row in rows.get("challenge_versions", []):
+        if (found_metric := custom_metric(row)) is None:
+            continue
+        spec, key = found_metric
+        file_name = spec.partition(":")[0] if isinstance(spec, str) else ""
+        if not file_name or any(c in file_name for c in "/\\") or ".." in file_name:
+            raise InvalidInput(
+                f"challenge_versions {row['id']}: the custom metric file {file_name!r} must be "
+                "a bare file name"
+            )
+        if key not in artifacts:
+            raise InvalidInput(f"challenge_versions {row['id']}: the custom metric code is absent")
+        if not trust_code:
+            raise InvalidInput(
+                f"the archive carries custom metric code ({key}), which workers would run; "
+                "read it, then import with --trust-code"
+            )
+        code[key] = artifacts[key]["sha256"]
+    tables = model_tables()
+    for name, found_rows in rows.items():
+        for column in (c.name for c in tables[name].columns if isinstance(c.type, JSON)):
+            for row in found_rows:
+                for text in json_strings(row[column]):
+                    if text not in carried and looks_like_key(text) and stored(text):
+                        raise InvalidInput(
+                            f"{name}.{column} of {name} {row['id']} names the stored object "
+                            f"{text!r}, which the archive does not carry"
+                        )
+    return code
+
+
+def json_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from json_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from json_strings(item)

@@ -4,8 +4,9 @@ Generic over the model: the rows exported are the challenge and every row that r
 through foreign keys; candidates and users are matched by e-mail on import; every column is
 carried; ids are remapped; artifacts are the objects named by `*_key` columns and by storage
 keys inside JSON columns (grading plots). An import validates the whole archive first (zip
-bombs, traversal, symlinks, manifest, schema version, hashes, references), then writes the
-artifacts and inserts every row in one transaction, removing the artifacts again on failure.
+bombs, traversal, symlinks, manifest, schema version, hashes, references, every storage key a
+row names being the archive's own and its owner's, custom metric code only when trusted), then
+writes the artifacts and inserts every row in one transaction, removing them again on failure.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import json
 import os
 import secrets
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,8 +42,11 @@ from heldout.platform.services.archive import (
     Limits,
     check_artifacts,
     check_entries,
+    check_row_keys,
     foreign_keys,
     is_key,
+    json_strings,
+    looks_like_key,
     model_tables,
     open_archive,
     read_json,
@@ -51,7 +54,7 @@ from heldout.platform.services.archive import (
     references,
     validate_records,
 )
-from heldout.platform.storage import CHUNK, Storage, check_key
+from heldout.platform.storage import CHUNK, Storage
 
 PACKED = (".zip", ".webm", ".mp4", ".mov", ".mkv", ".png", ".jpg", ".jpeg", ".gz", ".parquet")
 
@@ -73,6 +76,7 @@ class ImportResult:
     records: dict[str, int]
     artifacts_written: int
     artifacts_reused: int
+    trusted_code: dict[str, str] = field(default_factory=dict)  # key -> sha256
 
 
 def schema_revision(db: Database) -> str:
@@ -94,25 +98,6 @@ def _encode(column: Column[Any], value: Any) -> Any:
     if value is not None and isinstance(column.type, DateTime):
         return value.isoformat()
     return value
-
-
-def _json_strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _json_strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _json_strings(item)
-
-
-def _looks_like_key(text: str) -> bool:
-    try:
-        check_key(text)
-    except InvalidInput:
-        return False
-    return "/" in text
 
 
 # ---------------------------------------------------------------- export
@@ -237,8 +222,8 @@ def _artifact_keys(
                 elif value is not None and isinstance(column.type, JSON):
                     keys |= {
                         text
-                        for text in _json_strings(value)
-                        if _looks_like_key(text) and storage.exists(text)
+                        for text in json_strings(value)
+                        if looks_like_key(text) and storage.exists(text)
                     }
     return keys
 
@@ -252,8 +237,12 @@ def import_challenge(
     path: Path,
     slug: str | None = None,
     limits: Limits | None = None,
+    trust_code: bool = False,
 ) -> ImportResult:
-    """Validate the archive fully, then write its artifacts and rows; nothing on failure."""
+    """Validate the archive fully, then write its artifacts and rows; nothing on failure.
+
+    Custom metric code in the archive runs in the workers: refused unless `trust_code`.
+    """
     archive = open_archive(path)
     with archive:
         limits = limits or Limits()
@@ -269,6 +258,7 @@ def import_challenge(
         if rows[ROOT][0]["slug"] != manifest["slug"]:
             raise InvalidInput("the manifest and the records name different challenges")
         check_artifacts(archive, entries, manifest, rows)
+        code = check_row_keys(manifest, rows, storage.exists, trust_code)
         new_slug = slug or manifest["slug"]
         with db.session() as session:
             if session.execute(
@@ -278,7 +268,9 @@ def import_challenge(
                     f"a challenge {new_slug!r} already exists here; import it under another "
                     "slug with --slug NEW"
                 )
-        key_map, to_write, reused = _plan_keys(storage, manifest["artifacts"])
+        key_map, to_write, reused = _plan_keys(
+            storage, manifest["artifacts"], manifest["missing_artifacts"]
+        )
         written: list[str] = []
         try:
             for key in to_write:
@@ -303,17 +295,22 @@ def import_challenge(
                     continue
             raise
     counts = {name: len(found) for name, found in rows.items()}
-    return ImportResult(new_slug, ids[ROOT][rows[ROOT][0]["id"]], counts, len(written), reused)
+    root_id = ids[ROOT][rows[ROOT][0]["id"]]
+    return ImportResult(new_slug, root_id, counts, len(written), reused, code)
 
 
 def _plan_keys(
-    storage: Storage, artifacts: dict[str, dict[str, Any]]
+    storage: Storage, artifacts: dict[str, dict[str, Any]], missing: list[str]
 ) -> tuple[dict[str, str], list[str], int]:
-    """Keep each key; reuse an identical object already stored; move a clashing one aside."""
-    key_map: dict[str, str] = {}
+    """Keep each key; reuse an identical object already stored; move a clashing one aside.
+
+    A key the export could not find points at nothing here either (never at an object that
+    happens to be stored under that name).
+    """
+    aside = f"imported/{secrets.token_hex(6)}"
+    key_map = {key: f"{aside}/missing/{key}" for key in missing if key not in artifacts}
     to_write: list[str] = []
     reused = 0
-    aside = f"imported/{secrets.token_hex(6)}"
     for key, meta in artifacts.items():
         if not storage.exists(key):
             key_map[key] = key

@@ -44,6 +44,8 @@ class Access:
     challenge_id: int
     slug: str
     expires_at: datetime | None = None
+    email: str = ""  # whose invitation it is, shown in the portal's header
+    title: str = ""
 
 
 def invitation_url(config: Config, token: str) -> str:
@@ -164,6 +166,9 @@ def authenticate(db: Database, token: str) -> Access:
             invitation.candidate_id,
             invitation.challenge_id,
             invitation.challenge.slug,
+            invitation.expires_at,
+            invitation.candidate.email,
+            invitation.challenge.title,
         )
 
 
@@ -191,6 +196,8 @@ def access_by_id(db: Database, invitation_id: int) -> Access:
             invitation.challenge_id,
             invitation.challenge.slug,
             invitation.expires_at,
+            invitation.candidate.email,
+            invitation.challenge.title,
         )
 
 

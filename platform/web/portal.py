@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 from heldout.platform.errors import HeldoutError, InvalidInput, NotFound, PermissionDenied
 from heldout.platform.failures import FAILURES
 from heldout.platform.services import (
+    accounts,
     challenge_view,
     explanations,
     invitations,
@@ -126,12 +127,66 @@ def index() -> Any:
 @bp.get("/i/<token>")
 @rate_limit("invitation", 30, 60)
 def open_invitation(token: str) -> Any:
-    """Trade the token for a session and leave the URL at once (history, logs, Referer)."""
-    session.clear()
+    """Trade the token for a session and leave the URL at once (history, logs, Referer).
+
+    A session that already holds another invitation, or a staff sign-in, is never swapped by
+    a GET (a link someone else sent would sign the victim into their account): it is asked.
+    """
     access = invitations.authenticate(services().db, token)
-    session["invitation_id"] = access.invitation_id
-    session.permanent = True
+    current = session.get("invitation_id")
+    if current == access.invitation_id:
+        return redirect(url_for("portal.challenge"), code=303)
+    if isinstance(current, int) or session.get("user_id") is not None:
+        session["pending_invitation_id"] = access.invitation_id  # the id, never the token
+        return redirect(url_for("portal.confirm_switch"), code=303)
+    _start(access.invitation_id)
     return redirect(url_for("portal.challenge"), code=303)
+
+
+def _start(invitation_id: int) -> None:
+    session.clear()
+    session["invitation_id"] = invitation_id
+    session.permanent = True
+
+
+@bp.get("/i/switch")
+def confirm_switch() -> Any:
+    pending = session.get("pending_invitation_id")
+    if not isinstance(pending, int):
+        return redirect(url_for("portal.index"))
+    db = services().db
+    current = session.get("invitation_id")
+    user_id = session.get("user_id")
+    if isinstance(current, int):
+        try:
+            signed_in_as = invitations.access_by_id(db, current).email
+        except PermissionDenied:
+            signed_in_as = "an invitation that no longer works"
+    else:
+        account = None
+        if isinstance(user_id, int):
+            account = accounts.get_account(db, user_id, session.get("session_version"))
+        signed_in_as = f"{account.email} (staff)" if account else "a staff account"
+    return render_template(
+        "portal/switch.html", signed_in_as=signed_in_as, other=invitations.access_by_id(db, pending)
+    )
+
+
+@bp.post("/i/switch")
+def switch() -> Any:
+    """The only way a session changes invitation: a POST with this session's CSRF token."""
+    pending = session.get("pending_invitation_id")
+    if not isinstance(pending, int):
+        return redirect(url_for("portal.index"), code=303)
+    _start(invitations.access_by_id(services().db, pending).invitation_id)
+    return redirect(url_for("portal.challenge"), code=303)
+
+
+@bp.post("/i/switch/cancel")
+def cancel_switch() -> Any:
+    session.pop("pending_invitation_id", None)
+    back = "portal.challenge" if isinstance(session.get("invitation_id"), int) else "review.index"
+    return redirect(url_for(back), code=303)
 
 
 @bp.post("/leave")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 import zipfile
@@ -526,3 +527,153 @@ def test_export_is_readable_by_its_owner_only(source: Install, tmp_path: Path) -
     archive = tmp_path / "churn.zip"
     backup.export_challenge(source.db, source.storage, "churn", archive)
     assert archive.stat().st_mode & 0o777 == 0o600
+
+
+# ---------------------------------------------------------------- hostile rows
+
+CODE = b"def score(y_true, y_pred):\n    return 1.0\n"
+CODE_KEY = "challenges/churn/1/custom_metric.py"
+SECRET = "challenges/secret/v1/0a1b/answers.csv"  # another challenge's answer key, stored here
+
+
+def _tables(archive: Path) -> dict[str, list[dict[str, Any]]]:
+    with zipfile.ZipFile(archive) as found:
+        tables: dict[str, list[dict[str, Any]]] = json.loads(found.read("records.json"))["tables"]
+    return tables
+
+
+def _set_plot(key_of: Any) -> Any:
+    def change(tables: dict[str, Any]) -> None:
+        tables["submissions"][0]["grading"]["plots"]["roc"] = key_of(tables)
+
+    return change
+
+
+def _hostile(archive: Path, dst: Path, change: Any) -> Path:
+    return _rewrite(archive, dst, replace={"records.json": _records_with(archive, change)})
+
+
+def _with_custom_metric(archive: Path, dst: Path, custom: str = "custom_metric.py:score") -> Path:
+    """The export with custom metric code added to its first version, as a build stores it."""
+
+    def change(tables: dict[str, Any]) -> None:
+        metric = {"name": "score", "custom": custom, "custom_key": CODE_KEY}
+        tables["challenge_versions"][0]["spec"]["metric"] = metric
+
+    artifacts = json.loads(zipfile.ZipFile(archive).read("manifest.json"))["artifacts"]
+    artifacts[CODE_KEY] = {"sha256": hashlib.sha256(CODE).hexdigest(), "size": len(CODE)}
+    return _rewrite(
+        archive,
+        dst,
+        replace={
+            "records.json": _records_with(archive, change),
+            "manifest.json": _manifest_with(archive, artifacts=artifacts),
+        },
+        add=[(f"artifacts/{CODE_KEY}", CODE)],
+    )
+
+
+def _version_key(column: str) -> Any:
+    return lambda tables: tables["challenge_versions"][0][column]
+
+
+HOSTILE: dict[str, tuple[Any, str]] = {
+    "plot names another challenge's answer key": (
+        _set_plot(lambda tables: SECRET),
+        "submissions.grading.plots.roc .* is not in the archive",
+    ),
+    "plot names this challenge's answer key": (
+        _set_plot(_version_key("answer_key")),
+        "belongs to one only",
+    ),
+    "plot names another submission's plot": (
+        _set_plot(lambda tables: tables["submissions"][1]["grading"]["plots"]["roc"]),
+        "belongs to one only",
+    ),
+    "run output names another submission's notebook run": (
+        lambda tables: tables["runs"][0].update(executed_key=tables["runs"][1]["executed_key"]),
+        "belongs to one only",
+    ),
+    "bundle is the answer key": (
+        lambda tables: tables["challenge_versions"][0].update(
+            bundle_key=tables["challenge_versions"][0]["answer_key"]
+        ),
+        "belongs to one only",
+    ),
+    "candidate view names a foreign object": (
+        lambda tables: tables["submissions"][0].update(candidate_view={"executed_key": SECRET}),
+        "candidate_view.executed_key .* is not in the archive",
+    ),
+    "run result names a foreign object": (
+        lambda tables: tables["runs"][0].update(result={"status": "ok", "file": SECRET}),
+        "runs.result of runs .* names the stored object",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_import_refuses_rows_naming_objects_not_their_own(
+    case: str, good_archive: Path, target: Install, tmp_path: Path
+) -> None:
+    _prefill_target(target)
+    target.storage.put_bytes(SECRET, b"id,label\n1,1\n")
+    change, says = HOSTILE[case]
+    bad = _hostile(good_archive, tmp_path / "bad.zip", change)
+    before, objects = _counts(target), _artifacts(target)
+    with pytest.raises(InvalidInput, match=says):
+        backup.import_challenge(target.db, target.storage, bad, trust_code=True)
+    assert _counts(target) == before
+    assert _artifacts(target) == objects
+
+
+def test_a_key_listed_as_missing_never_names_an_object_stored_here(
+    good_archive: Path, target: Install, tmp_path: Path
+) -> None:
+    target.storage.put_bytes(SECRET, b"id,label\n1,1\n")
+    edited = _hostile(good_archive, tmp_path / "edited.zip", _set_plot(lambda tables: SECRET))
+    bad = _rewrite(
+        edited,
+        tmp_path / "bad.zip",
+        replace={"manifest.json": _manifest_with(edited, missing_artifacts=[SECRET])},
+    )
+    backup.import_challenge(target.db, target.storage, bad)
+    with target.db.session() as session:
+        plots = [
+            (s.grading or {})["plots"]["roc"] for s in session.execute(select(Submission)).scalars()
+        ]
+    moved = [key for key in plots if key.endswith(SECRET)]
+    assert len(moved) == 1 and moved[0].startswith("imported/") and moved[0] != SECRET
+    assert not target.storage.exists(moved[0])
+
+
+@pytest.mark.parametrize("custom", ["../../escape.py:score", "sub/metric.py:score", "..:score"])
+def test_a_custom_metric_file_must_be_a_bare_name_even_when_trusted(
+    custom: str, good_archive: Path, target: Install, tmp_path: Path
+) -> None:
+    bad = _with_custom_metric(good_archive, tmp_path / "bad.zip", custom)
+    with pytest.raises(InvalidInput, match="must be a bare file name"):
+        backup.import_challenge(target.db, target.storage, bad, trust_code=True)
+    assert _counts(target)["challenges"] == 0
+    assert _artifacts(target) == {}
+
+
+def test_custom_metric_code_needs_trust_code(
+    good_archive: Path, target: Install, tmp_path: Path
+) -> None:
+    archive = _with_custom_metric(good_archive, tmp_path / "custom.zip")
+    runner = CliRunner()
+    refused = runner.invoke(main, ["import", str(archive)], env=target.env)
+    assert refused.exit_code == 1
+    assert refused.output.startswith("error: the archive carries custom metric code")
+    assert "--trust-code" in refused.output and len(refused.output.splitlines()) == 1
+    assert _counts(target)["challenges"] == 0
+    assert _artifacts(target) == {}
+
+    trusted = runner.invoke(main, ["import", str(archive), "--trust-code"], env=target.env)
+    assert trusted.exit_code == 0, trusted.output
+    digest = hashlib.sha256(CODE).hexdigest()
+    assert f"trusted custom metric code {CODE_KEY}: sha256 {digest}" in trusted.output
+    assert target.storage.read_bytes(CODE_KEY) == CODE
+    with target.db.session() as session:
+        challenge = session.execute(select(Challenge)).scalar_one()
+        assert challenge.versions[0].spec["metric"]["custom_key"] == CODE_KEY

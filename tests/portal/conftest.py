@@ -103,3 +103,12 @@ def csrf_of(client: FlaskClient) -> str:
     found = re.search(r'name="csrf-token" content="([^"]+)"', page)
     assert found, "the page carries a CSRF token"
     return found.group(1)
+
+
+def switch_to(client: FlaskClient, token: str) -> None:
+    """Open another invitation in a signed-in client: the link, then the confirmation's POST."""
+    assert client.get(f"/i/{token}").headers["Location"] == "/i/switch"
+    page = client.get("/i/switch").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the confirmation carries a CSRF token"
+    assert client.post("/i/switch", data={"csrf_token": found.group(1)}).status_code == 303

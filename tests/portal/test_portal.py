@@ -20,7 +20,13 @@ from werkzeug.test import TestResponse
 from heldout.platform.models import Invitation, utcnow
 from heldout.platform.services import invitations
 from tests.factories import make_submission
-from tests.portal.conftest import Invited, csrf_of, invite_to_new_challenge, notebook
+from tests.portal.conftest import (
+    Invited,
+    csrf_of,
+    invite_to_new_challenge,
+    notebook,
+    switch_to,
+)
 from tests.services import free_port, wait_for
 from tests.web import body
 
@@ -280,7 +286,7 @@ def test_an_upload_id_of_another_candidate_is_not_found(
     other = invite_to_new_challenge(app, "eve@example.com")
     client.get(f"/i/{other.token}")
     theirs = body(_start(client, 100))["id"]
-    client.get(f"/i/{invited.token}")
+    switch_to(client, invited.token)
     assert client.get(f"/explanation/upload/{theirs}", headers=JSON).status_code == 404
     assert _put(client, theirs, 0, WEBM).status_code == 404
 
