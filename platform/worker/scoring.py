@@ -65,6 +65,9 @@ def metric_for(ctx: Context, job: Job) -> str | Metric:
         return job.metric
     folder = ctx.cache / "metrics" / str(job.version_id)
     file_name = str(spec["custom"]).partition(":")[0]
+    if not file_name or Path(file_name).name != file_name or file_name in (".", ".."):
+        # a bare file name only: a stored spec (an imported one, say) must not write elsewhere
+        raise GradingError(f"the custom metric file {file_name!r} is not a bare file name")
     with ctx.lock(f"metric-{job.version_id}"):
         if not (folder / file_name).is_file():
             ctx.storage.get_file(str(spec["custom_key"]), folder / file_name)

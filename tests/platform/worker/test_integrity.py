@@ -112,6 +112,21 @@ def test_custom_metric_that_fails_to_load_is_a_challenge_error(
     assert_challenge_error(db, submission_id, "failed to load")
 
 
+def test_a_custom_metric_file_name_with_a_path_is_a_challenge_error_and_writes_nothing(
+    config: Config, db: Database, storage: Storage, submission_id: int, tmp_path: Path
+) -> None:
+    storage.put_bytes("c/1/metric.py", b"def score(y, p):\n    return 1.0\n")
+    set_spec(
+        db,
+        submission_id,
+        {"name": "evil", "custom": "../../evil.py:score", "custom_key": "c/1/metric.py"},
+        "evil",
+    )
+    run_once(config, db, storage, FakeBackend(writes(PERFECT)))
+    assert_challenge_error(db, submission_id, "not a bare file name")
+    assert not list(config.home.rglob("evil.py"))
+
+
 def test_adjusted_balanced_accuracy_on_one_class_public_rows_is_a_challenge_error(
     config: Config, db: Database, storage: Storage, submission_id: int
 ) -> None:
