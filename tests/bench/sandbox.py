@@ -114,27 +114,21 @@ def run(quick: bool) -> list[Row]:
         DockerBackend(client=client).reap(worker="cli")
         shutil.rmtree(work, ignore_errors=True)
     bare_med = statistics.median(bare_s)
-    rows = []
-    for runtime in RUNTIMES:
-        rows.append(
-            Row(
-                f"sandbox run, warm pool (--pool 1), {runtime}",
-                statistics.median(warm_s[runtime]),
-                bare_med,
-                "s",
-                "<= 1.0x bare nbclient",
-                f"median of {rounds}, alternating; bare = nbclient on the host, no isolation",
-            )
+    kinds = (
+        ("warm pool (--pool 1)", warm_s, "<= 1.0x bare nbclient", "alternating; bare = nbclient "
+         "on the host, no isolation"),
+        ("cold container", cold_s, "-", "container created and kernel started inside the run"),
+    )  # fmt: skip
+    rows = [
+        Row(
+            f"sandbox run, {kind}, {runtime}",
+            statistics.median(times[runtime]),
+            bare_med,
+            "s",
+            target,
+            f"median of {rounds}; {note}",
         )
-    for runtime in RUNTIMES:
-        rows.append(
-            Row(
-                f"sandbox run, cold container, {runtime}",
-                statistics.median(cold_s[runtime]),
-                bare_med,
-                "s",
-                "-",
-                f"median of {rounds}; container created and kernel started inside the run",
-            )
-        )
+        for kind, times, target, note in kinds
+        for runtime in RUNTIMES
+    ]
     return rows
