@@ -104,6 +104,8 @@
           const body = JSON.parse(xhr.responseText);
           bar.value = 100;
           say(message, `Submission ${body.id} is queued. The list below updates as it runs.`, "ok");
+          message.dataset.pendingSubmission = body.id;
+          box.dataset.pendingSubmission = body.id;
           showWarnings(body.warnings || []);
           form.reset();
           refreshRows();
@@ -184,7 +186,20 @@
       if (news.length) say($("announcer"), news.join(" "));
     }
     lastStatuses = body.statuses;
+    clearFinishedNotices(body.statuses);
     if (body.active) pollTimer = setTimeout(refreshRows, 2000);
+  }
+
+  /* "Uploading" and "queued" belong to a run in progress: once it is final they go. */
+  function clearFinishedNotices(statuses) {
+    document.querySelectorAll("[data-pending-submission]").forEach((el) => {
+      const status = statuses[el.dataset.pendingSubmission];
+      if (status === "queued" || status === "running") return;
+      delete el.dataset.pendingSubmission;
+      if (el.classList.contains("flash")) el.remove();
+      else if (el.id === "submit-progress-box") el.hidden = true;
+      else say(el, "");
+    });
   }
 
   function setupPolling() {
