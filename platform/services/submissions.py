@@ -13,7 +13,7 @@ from heldout.challenges.limits import LimitsSpec
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, LimitReached, NotFound
 from heldout.platform.failures import COUNTED
-from heldout.platform.models import Challenge, Invitation, Submission
+from heldout.platform.models import Challenge, Invitation, Submission, utcnow
 from heldout.platform.runtime import runtime
 from heldout.platform.services import preflight, rendering
 from heldout.platform.storage import Storage
@@ -206,6 +206,20 @@ def public_view(submission: Submission) -> dict[str, Any]:
         "run_time_s": seen.get("run_time_s"),
         "filename": submission.filename,
         "version": submission.version.number,
+        **progress(submission),
+    }
+
+
+def progress(submission: Submission) -> dict[str, Any]:
+    """While it runs: the phase and the seconds since its run started (host-side clocks only;
+    nothing of the notebook's output, which may hold private rows, until the worker's view)."""
+    active = submission.status in ACTIVE
+    started = submission.started_at if submission.status == "running" else None
+    return {
+        "phase": submission.status if active else None,
+        "running_for_s": round(max((utcnow() - started).total_seconds(), 0.0), 1)
+        if started
+        else None,
     }
 
 

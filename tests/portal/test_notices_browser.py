@@ -62,3 +62,29 @@ def test_the_queued_flash_of_a_plain_form_post_goes_when_final(
 
     _finish(portal.app.extensions["heldout"].db)
     flash.wait_for(state="detached")
+
+
+def test_submission_page_counts_the_running_time_then_shows_the_result(
+    portal: Portal, page: Any
+) -> None:
+    from datetime import timedelta
+
+    from heldout.platform.models import Invitation, utcnow
+    from tests.factories import make_submission
+
+    page.goto(f"{portal.url}/i/{portal.invite()}")
+    db: Database = portal.app.extensions["heldout"].db
+    with db.session() as session:
+        invitation = session.query(Invitation).one()
+        sub = make_submission(
+            session, invitation, status="running", started_at=utcnow() - timedelta(seconds=5)
+        )
+        sub_id = sub.id
+    page.goto(f"{portal.url}/submissions/{sub_id}")
+    first = page.locator("#running-for").inner_text()
+    from playwright.sync_api import expect
+
+    expect(page.locator("#running-for")).not_to_have_text(first, timeout=10_000)
+    _finish(db)
+    page.locator(".status-scored").wait_for()
+    assert page.locator("#running-for").count() == 0

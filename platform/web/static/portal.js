@@ -202,6 +202,14 @@
     });
   }
 
+  /* Time so far, from the server's clock: the run's start is a host-side fact. */
+  function showRunningFor(seconds) {
+    const el = $("running-for");
+    if (!el || seconds === null || seconds === undefined) return;
+    const s = Math.round(seconds);
+    el.textContent = s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+  }
+
   function setupPolling() {
     if ($("submission-rows")) refreshRows();
     const detail = document.querySelector("[data-poll-status]");
@@ -210,10 +218,11 @@
       try {
         const response = await fetch(detail.dataset.pollStatus, { headers: { Accept: "application/json" } });
         const body = await response.json();
-        if (body.status !== "queued" && body.status !== "running") {
-          window.location.reload();
+        if (body.status !== detail.dataset.status) {
+          window.location.reload(); // a new phase, or the end: the server renders it
           return;
         }
+        showRunningFor(body.running_for_s);
       } catch (_) {
         /* try again on the next tick */
       }
