@@ -205,9 +205,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HELDOUT_SMTP_URL",
         "",
-        "smtp://user:pass@host:port to e-mail invitations; empty means print them only.",
+        "smtp://user:pass@host:port to e-mail invitations and each submission's result (once); "
+        "empty means print invitations only and send nothing.",
     ),
-    Setting("HELDOUT_MAIL_FROM", "heldout@localhost", "Sender address of invitation e-mails."),
+    Setting("HELDOUT_MAIL_FROM", "heldout@localhost", "Sender address of Heldout's e-mails."),
     Setting("HELDOUT_LOG_FORMAT", "text", "Log lines as text or json.", _choice("text", "json")),
     Setting(
         "HELDOUT_READY_CHECKS",

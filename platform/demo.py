@@ -2,7 +2,8 @@
 
 Builds the churn example, creates an admin reviewer and an invitation, starts the server and a
 worker, submits the starter notebook once as a sample, shows it go from queued to scored, and
-prints the candidate and reviewer URLs. Everything goes through the public CLI and JSON API.
+prints the candidate and reviewer URLs. The sample runs as a separate demo candidate, so the
+printed candidate starts with every try left. Everything goes through the public CLI and JSON API.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import click
 KIT = "churn"
 REVIEWER = "reviewer@example.com"
 CANDIDATE = "candidate@example.com"
+# Who submits the sample: not the printed candidate, whose tries the sample would spend.
+SAMPLE = "sample-run@example.com"
 
 
 def _heldout() -> str:
@@ -117,6 +120,7 @@ def run(port: int = 5000, keep_running: bool = True) -> dict[str, str]:
     else:
         password = "(the existing account's password)"  # noqa: S105  (a label, not a secret)
     invitation = json.loads(_cli(env, "invite", slug, CANDIDATE, "--json"))
+    sample = json.loads(_cli(env, "invite", slug, SAMPLE, "--json"))
 
     click.echo(f"3/5 starting the server on {base} and a worker ...", err=True)
     home = Path(env["HELDOUT_HOME"])
@@ -135,9 +139,9 @@ def run(port: int = 5000, keep_running: bool = True) -> dict[str, str]:
     ]
     try:
         _wait_up(base)
-        click.echo("4/5 submitting the starter notebook as a sample ...", err=True)
+        click.echo(f"4/5 submitting the starter notebook as a sample (as {SAMPLE}) ...", err=True)
         body, ctype = _multipart("notebook", "starter.ipynb", (kit / "starter.ipynb").read_bytes())
-        token = invitation["token"]
+        token = sample["token"]
         sub = _request(f"{base}/api/v1/submissions", token, body, ctype)
         status, seen = sub["status"], ""
         deadline = time.monotonic() + 600

@@ -48,6 +48,8 @@ class Submission(Timestamped, Base):
     lease_expires_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # When the result e-mail was claimed (services/notifications.py): set once, never reset.
+    notified_at: Mapped[datetime | None]
 
     public_score: Mapped[float | None]
     private_score: Mapped[float | None]

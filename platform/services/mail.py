@@ -1,4 +1,4 @@
-"""Invitation e-mails over SMTP, when HELDOUT_SMTP_URL is set."""
+"""E-mails over SMTP, when HELDOUT_SMTP_URL is set: invitations, and a submission's result."""
 
 from __future__ import annotations
 
@@ -14,21 +14,36 @@ if TYPE_CHECKING:
     from heldout.platform.services.invitations import Issued
 
 
+def enabled(config: Config) -> bool:
+    return bool(str(config["HELDOUT_SMTP_URL"]))
+
+
 def send_invitation(config: Config, issued: Issued, slug: str) -> bool:
     """E-mail the link; False when no SMTP server is configured."""
-    url = str(config["HELDOUT_SMTP_URL"])
-    if not url:
+    if not enabled(config):
         return False
-    message = EmailMessage()
-    message["From"] = config["HELDOUT_MAIL_FROM"]
-    message["To"] = issued.email
-    message["Subject"] = f"Your take-home challenge: {slug}"
     expiry = f" The link is valid until {issued.expires_at:%Y-%m-%d}." if issued.expires_at else ""
-    message.set_content(
+    send(
+        config,
+        issued.email,
+        f"Your take-home challenge: {slug}",
         "Hello,\n\nYou are invited to a practical machine-learning challenge. It is untimed: "
         "work at your own pace.\n\nOpen your personal link (it is your key; do not share it):\n"
-        f"{issued.url}\n{expiry}\n"
+        f"{issued.url}\n{expiry}\n",
+        "Check HELDOUT_SMTP_URL; the invitation was created and is listed by "
+        "`heldout invite list`.",
     )
+    return True
+
+
+def send(config: Config, to: str, subject: str, body: str, advice: str = "") -> None:
+    """Send one plain-text message; ServiceUnavailable names the server and what to check."""
+    url = str(config["HELDOUT_SMTP_URL"])
+    message = EmailMessage()
+    message["From"] = config["HELDOUT_MAIL_FROM"]
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
     parsed = urlparse(url)
     try:
         smtp_class = smtplib.SMTP_SSL if parsed.scheme == "smtps" else smtplib.SMTP
@@ -40,8 +55,6 @@ def send_invitation(config: Config, issued: Issued, slug: str) -> bool:
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
         raise ServiceUnavailable(
-            f"cannot send the invitation e-mail through {parsed.hostname}:{parsed.port}: {exc}. "
-            "Check HELDOUT_SMTP_URL; the invitation was created and is listed by "
-            "`heldout invite list`."
+            f"cannot send the e-mail through {parsed.hostname}:{parsed.port}: {exc}. "
+            f"{advice or 'Check HELDOUT_SMTP_URL.'}"
         ) from None
-    return True

@@ -95,6 +95,40 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
+# IPython heads a frame in a notebook cell with "Cell In[3], line 2" (older: "Input In [3]",
+# "<ipython-input-3-...>"); library frames start with "File /path/to/module.py:...".
+_CELL_FRAME = re.compile(r"^\s*(Cell In ?\[|Input In ?\[|<ipython-input-)")
+_ARROW = re.compile(r"^-+>\s*(\d+)\s?(.*)$")
+_NUMBERED = re.compile(r"^\s*\d+\s")
+
+
+def failing_line(traceback: Any) -> dict[str, Any] | None:
+    """The candidate's own line that failed, from an IPython traceback: the `---->` line of the
+    innermost frame in a notebook cell, not the library internals below it.
+
+    Returns {"number": line in its cell, "code": the line} or None when no cell frame has one.
+    """
+    frames = traceback if isinstance(traceback, list) else [traceback or ""]
+    found: dict[str, Any] | None = None
+    for frame in frames:
+        lines = strip_ansi(str(frame)).splitlines()
+        head = next((i for i, line in enumerate(lines) if _CELL_FRAME.match(line)), None)
+        if head is None:
+            continue
+        for line in lines[head + 1 :]:
+            arrow = _ARROW.match(line.strip())
+            if arrow:
+                found = {"number": int(arrow.group(1)), "code": arrow.group(2).rstrip()[:500]}
+                break
+        else:  # a SyntaxError's frame: the header, then the offending line, unnumbered
+            body = lines[head + 1 :]
+            code = next((x.strip() for x in body if x.strip().strip("^")), None)
+            number = re.search(r"line (\d+)", lines[head])
+            if code and number and not any(_NUMBERED.match(x) for x in body):
+                found = {"number": int(number.group(1)), "code": code[:500]}
+    return found
+
+
 def _text(value: Any) -> str:
     text = "".join(value) if isinstance(value, list) else str(value or "")
     if len(text) > MAX_OUTPUT_CHARS:
@@ -165,17 +199,20 @@ def _source(source: str) -> str:
 
 
 def _cell(index: int, cell: dict[str, Any]) -> str:
+    # Every cell's anchor is its number counting every cell from 1, as the failure card and
+    # the sandbox count them: `#cell-3` is the third cell, whatever its type.
+    anchor = f'id="cell-{index + 1}"'
     kind = cell.get("cell_type")
     source = _text(cell.get("source", ""))
     if kind == "markdown":
-        return f'<section class="cell markdown">{markdown_html(source)}</section>'
+        return f'<section class="cell markdown" {anchor}>{markdown_html(source)}</section>'
     if kind == "raw":
-        return f'<section class="cell raw">{_pre(source)}</section>'
+        return f'<section class="cell raw" {anchor}>{_pre(source)}</section>'
     count = cell.get("execution_count")
     label = f"[{count}]" if isinstance(count, int) else "[ ]"
     outputs = "".join(_output(o) for o in cell.get("outputs") or [] if isinstance(o, dict))
     return (
-        f'<section class="cell code" id="cell-{index}">'
+        f'<section class="cell code" {anchor}>'
         f'<div class="prompt">Cell {index + 1} <span>{label}</span></div>{_source(source)}'
         f'<div class="outputs">{outputs}</div></section>'
     )
@@ -192,6 +229,7 @@ def _pygments_css() -> str:
 _PAGE_CSS = """
 body { font: 15px/1.5 system-ui, sans-serif; color: #1d2330; margin: 0; padding: 1rem; }
 .cell { margin: 0 0 1rem; }
+.cell:target { outline: 3px solid #c0392b; outline-offset: 4px; border-radius: 4px; }
 .prompt { color: #5a6275; font-size: 0.8rem; margin-bottom: 0.2rem; }
 pre { background: #f3f4f7; padding: 0.6rem; overflow: auto; border-radius: 6px;
       font: 13px/1.4 ui-monospace, monospace; white-space: pre-wrap; word-break: break-word; }

@@ -13,9 +13,9 @@ from heldout.challenges.limits import LimitsSpec
 from heldout.platform.db import Database
 from heldout.platform.errors import InvalidInput, LimitReached, NotFound
 from heldout.platform.failures import COUNTED
-from heldout.platform.models import Challenge, Invitation, Submission
+from heldout.platform.models import Challenge, Invitation, Submission, utcnow
 from heldout.platform.runtime import runtime
-from heldout.platform.services import preflight
+from heldout.platform.services import preflight, rendering
 from heldout.platform.storage import Storage
 
 
@@ -191,17 +191,35 @@ def public_view(submission: Submission) -> dict[str, Any]:
     else of the run (its messages and notebook saw the private test rows)."""
     seen = submission.candidate_view or {}
     failure = seen.get("failure") if submission.status == "failed" else None
+    if failure:
+        # The candidate's own failing line, read from the candidate run's traceback (the only
+        # traceback the view holds), so that the help starts there and not in a library.
+        failure = {**failure, "line": rendering.failing_line(failure.get("traceback"))}
     return {
         "id": submission.id,
         "status": submission.status,
         "public_score": submission.public_score,
         "metric": submission.version.metric,
-        "failure": dict(failure) if failure else None,
+        "failure": failure or None,
         "submitted_at": submission.created_at.isoformat() + "Z",
         "finished_at": submission.finished_at.isoformat() + "Z" if submission.finished_at else None,
         "run_time_s": seen.get("run_time_s"),
         "filename": submission.filename,
         "version": submission.version.number,
+        **progress(submission),
+    }
+
+
+def progress(submission: Submission) -> dict[str, Any]:
+    """While it runs: the phase and the seconds since its run started (host-side clocks only;
+    nothing of the notebook's output, which may hold private rows, until the worker's view)."""
+    active = submission.status in ACTIVE
+    started = submission.started_at if submission.status == "running" else None
+    return {
+        "phase": submission.status if active else None,
+        "running_for_s": round(max((utcnow() - started).total_seconds(), 0.0), 1)
+        if started
+        else None,
     }
 
 

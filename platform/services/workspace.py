@@ -28,9 +28,9 @@ def _run_facts(run: Run | None) -> dict[str, Any] | None:
     for i, entry in enumerate(run.cell_timings or []):
         if isinstance(entry, dict):
             seconds = entry.get("duration_s", entry.get("seconds"))
-            cell = entry.get("cell", entry.get("index", i))
+            cell = entry.get("cell", i + 1)
         else:
-            seconds, cell = entry, i
+            seconds, cell = entry, i + 1
         if isinstance(seconds, int | float):
             timings.append({"cell": cell, "seconds": float(seconds)})
     return {

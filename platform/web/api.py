@@ -95,6 +95,8 @@ def get_submission(submission_id: int) -> dict[str, Any]:
             "submitted_at",
             "finished_at",
             "run_time_s",
+            "phase",
+            "running_for_s",
         )
     }
 

@@ -276,7 +276,9 @@ def submit() -> Any:
     )
     if _wants_json():
         return {"id": view["id"], "status": view["status"], "warnings": view["warnings"]}, 201
-    flash(f"Submission {view['id']} is queued. This page updates as it runs.")
+    flash(
+        f"Submission {view['id']} is queued. This page updates as it runs.", f"queued-{view['id']}"
+    )
     for warning in view["warnings"]:
         flash(f"Warning: {warning}")
     return redirect(url_for("portal.submissions_page"), code=303)

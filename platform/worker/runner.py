@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from heldout.platform.models import Run, utcnow
+from heldout.platform.services import notifications
 from heldout.platform.worker import disclosure, queue
 from heldout.platform.worker.job import (
     Context,
@@ -47,7 +48,16 @@ class CandidateRun:
 
 
 def execute(ctx: Context, claim: queue.Claim) -> str:
-    """Process one claim to its end; returns the final status (or 'requeued'/'lost')."""
+    """Process one claim to its end; returns the final status (or 'requeued'/'lost').
+
+    A final status e-mails the candidate once (services/notifications.py claims it)."""
+    status = _execute(ctx, claim)
+    if status in ("scored", "failed"):
+        notifications.submission_finished(ctx.db, ctx.config, claim.submission_id)
+    return status
+
+
+def _execute(ctx: Context, claim: queue.Claim) -> str:
     if claim.attempt > ctx.max_attempts:
         return give_up(ctx, claim)
     run_ids: list[int] = []

@@ -149,7 +149,7 @@ def seed(
                     image_digest="sha256:" + "c" * 64,
                     notebook_sha256="a" * 64,
                     data_sha256="d" * 64,
-                    cell_timings=[{"cell": 0, "seconds": 0.01}, {"cell": 1, "seconds": 1.5}],
+                    cell_timings=[{"cell": 1, "seconds": 0.01}, {"cell": 2, "seconds": 1.5}],
                     logs=logs,
                     executed_key=key,
                 )

@@ -104,6 +104,8 @@
           const body = JSON.parse(xhr.responseText);
           bar.value = 100;
           say(message, `Submission ${body.id} is queued. The list below updates as it runs.`, "ok");
+          message.dataset.pendingSubmission = body.id;
+          box.dataset.pendingSubmission = body.id;
           showWarnings(body.warnings || []);
           form.reset();
           refreshRows();
@@ -184,7 +186,28 @@
       if (news.length) say($("announcer"), news.join(" "));
     }
     lastStatuses = body.statuses;
+    clearFinishedNotices(body.statuses);
     if (body.active) pollTimer = setTimeout(refreshRows, 2000);
+  }
+
+  /* "Uploading" and "queued" belong to a run in progress: once it is final they go. */
+  function clearFinishedNotices(statuses) {
+    document.querySelectorAll("[data-pending-submission]").forEach((el) => {
+      const status = statuses[el.dataset.pendingSubmission];
+      if (status === "queued" || status === "running") return;
+      delete el.dataset.pendingSubmission;
+      if (el.classList.contains("flash")) el.remove();
+      else if (el.id === "submit-progress-box") el.hidden = true;
+      else say(el, "");
+    });
+  }
+
+  /* Time so far, from the server's clock: the run's start is a host-side fact. */
+  function showRunningFor(seconds) {
+    const el = $("running-for");
+    if (!el || seconds === null || seconds === undefined) return;
+    const s = Math.round(seconds);
+    el.textContent = s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
   }
 
   function setupPolling() {
@@ -195,10 +218,11 @@
       try {
         const response = await fetch(detail.dataset.pollStatus, { headers: { Accept: "application/json" } });
         const body = await response.json();
-        if (body.status !== "queued" && body.status !== "running") {
-          window.location.reload();
+        if (body.status !== detail.dataset.status) {
+          window.location.reload(); // a new phase, or the end: the server renders it
           return;
         }
+        showRunningFor(body.running_for_s);
       } catch (_) {
         /* try again on the next tick */
       }
