@@ -399,7 +399,12 @@ class DockerBackend(Backend):
 
         removed = []
         now = time.time()
-        for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+        # ignore_removed: a container removed between docker's list and its inspect (by a
+        # background removal or another worker's reaper) is simply gone
+        listed = self.client.containers.list(
+            all=True, filters={"label": LABEL}, ignore_removed=True
+        )
+        for container in listed:
             owner = container.labels.get(WORKER_LABEL, "")
             if everything or (worker and owner == worker) or deadline_of(container) < now:
                 self.remove(container)
@@ -416,7 +421,9 @@ class DockerBackend(Backend):
         """Worker ids that have labelled containers on this engine (for reaping dead ones)."""
         return {
             c.labels.get(WORKER_LABEL, "")
-            for c in self.client.containers.list(all=True, filters={"label": LABEL})
+            for c in self.client.containers.list(
+                all=True, filters={"label": LABEL}, ignore_removed=True
+            )
         } - {""}
 
     def close(self) -> None:

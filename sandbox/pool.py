@@ -85,7 +85,8 @@ class WarmPool:
     def _warm(self, image: str, limits: Limits) -> list[Any]:
         client = self.backend.client
         found = client.containers.list(
-            filters={"label": [f"{self.LABEL}={self.key(image, limits)}"], "status": "running"}
+            filters={"label": [f"{self.LABEL}={self.key(image, limits)}"], "status": "running"},
+            ignore_removed=True,  # removed between the list and its inspect: not warm any more
         )
         # claimed ones keep the label but were renamed
         return [c for c in found if (c.name or "").lstrip("/").startswith(WARM_PREFIX)]
@@ -158,6 +159,8 @@ class WarmPool:
         if not self.size or not self.backend.connected:
             return
         for container in self.backend.client.containers.list(
-            all=True, filters={"label": [self.LABEL, f"heldout.worker={self.backend.worker}"]}
+            all=True,
+            filters={"label": [self.LABEL, f"heldout.worker={self.backend.worker}"]},
+            ignore_removed=True,
         ):
             self.backend.remove(container)
