@@ -115,13 +115,19 @@ class WarmPool:
         except docker.errors.APIError:
             self.backend.remove(container)  # gone or broken: start cold instead
             return None
+        host = container.attrs.get("HostConfig") or {}
+        wanted = (limits.memory_mb * MB, int(limits.cpus * 100_000))
         try:
-            container.update(
-                mem_limit=f"{limits.memory_mb}m",
-                memswap_limit=f"{limits.memory_mb}m",
-                cpu_period=100_000,
-                cpu_quota=int(limits.cpus * 100_000),
-            )
+            # Only when the run's memory or CPU differ from the warm container's: gVisor's
+            # runsc cannot update a running sandbox's resources, and the refill made it with
+            # the limits of the run before (usually the same challenge's).
+            if (host.get("Memory"), host.get("CpuQuota")) != wanted:
+                container.update(
+                    mem_limit=f"{limits.memory_mb}m",
+                    memswap_limit=f"{limits.memory_mb}m",
+                    cpu_period=100_000,
+                    cpu_quota=wanted[1],
+                )
         except docker.errors.APIError:
             # e.g. the idle kernel already uses more than the run may: start cold instead
             self.backend.remove(container)

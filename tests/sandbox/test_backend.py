@@ -179,7 +179,7 @@ def test_containers_are_hardened_by_default(
         assert host["Privileged"] is False
         assert host["Memory"] == host["MemorySwap"] == 300 * 2**20
         assert host["CpuQuota"] * 2 == host["CpuPeriod"]
-        assert host["PidsLimit"] == 77
+        assert host["PidsLimit"] == 77 * 4 + 128  # runsc: gVisor's own tasks count too
         assert {"Name": "nofile", "Soft": 99, "Hard": 99} in host["Ulimits"]
         assert host["Tmpfs"] == {"/tmp": "size=10m,mode=1777,nosuid,nodev"}
         assert host["Binds"] in (None, [])  # nothing of the host is mounted
