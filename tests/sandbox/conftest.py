@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,12 +55,22 @@ def assert_host_clean(docker_client: Any, worker: str, result: RunResult | None 
     assert docker_client.containers.list(all=True, filters={"label": label}) == []
     assert docker_client.volumes.list(filters={"label": label}) == []
     if result is not None and result.container:
-        for cgroup in Path("/proc").glob("[0-9]*/cgroup"):
-            try:
-                text = cgroup.read_text()
-            except OSError:
-                continue  # the process ended while we looked
-            assert result.container not in text, f"process {cgroup.parent.name} outlived the run"
+        # gVisor's sentry and gofer may take a moment to exit after the engine removed the
+        # container: a process still there after 10 s has outlived the run
+        deadline = time.monotonic() + 10
+        while True:
+            alive = [p.parent.name for p in Path("/proc").glob("[0-9]*/cgroup") if _in(p, result)]
+            if not alive or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert not alive, f"process {alive[0]} outlived the run"
+
+
+def _in(cgroup: Path, result: RunResult) -> bool:
+    try:
+        return result.container in cgroup.read_text()
+    except OSError:
+        return False  # the process ended while we looked
 
 
 @pytest.fixture
