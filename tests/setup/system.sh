@@ -38,19 +38,49 @@ fi
 
 # The Debian docker.io package ships its own client; a different `docker` earlier on PATH
 # talks to the same socket, so either works.
-if ! timeout 5 docker version >/dev/null 2>&1; then
-    echo "starting dockerd"
+engine_up() { timeout 5 docker version >/dev/null 2>&1; }
+
+# /run is on disk on these machines, not a tmpfs. After a machine is stopped and started again
+# the last engine's runtime state is still there (containerd's task list, runc and runsc state,
+# the pid file), and the new dockerd's containerd spends its start cleaning the dead shims one
+# by one (runsc panics on a paused one) until dockerd gives up: "timeout waiting for containerd
+# to start". None of that state outlives a real reboot; clear it the same way, with the engine
+# down. Images, containers and volumes (/var/lib/docker) are kept.
+clear_engine_state() {
+    pkill -9 -x dockerd 2>/dev/null || true
+    pkill -9 -f '^(/usr/bin/)?containerd' 2>/dev/null || true
+    pkill -9 -f '/usr/bin/runsc' 2>/dev/null || true
+    sleep 1
+    # the dead engine's network namespaces are still mounted below /run/docker/netns
+    awk '$2 ~ "^/(var/)?run/(docker|containerd)/" {print $2}' /proc/mounts | sort -r |
+        while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+    rm -rf /run/docker /run/containerd /run/runsc /run/docker.pid /run/docker.sock || true
+}
+
+start_engine() {
     mkdir -p /var/log
     nohup dockerd >/var/log/heldout-dockerd.log 2>&1 &
-    for _ in $(seq 1 60); do
-        timeout 5 docker version >/dev/null 2>&1 && break
+    for _ in $(seq 1 120); do
+        engine_up && return 0
+        pidof dockerd >/dev/null || return 1  # it gave up; no use waiting
         sleep 1
     done
-    timeout 5 docker version >/dev/null 2>&1 || {
-        echo "dockerd did not start; see /var/log/heldout-dockerd.log" >&2
+    return 1
+}
+
+if ! engine_up && pidof dockerd >/dev/null; then
+    # an engine that is still starting (or reloading) answers soon
+    for _ in $(seq 1 30); do engine_up && break; sleep 1; done
+fi
+if ! engine_up; then
+    for attempt in 1 2; do
+        echo "starting dockerd (attempt $attempt)"
+        clear_engine_state
+        start_engine && break
+        echo "dockerd did not start; the end of /var/log/heldout-dockerd.log:" >&2
         tail -20 /var/log/heldout-dockerd.log >&2
-        exit 1
-    }
+    done
+    engine_up || { echo "dockerd did not start twice; giving up" >&2; exit 1; }
 fi
 timeout 5 docker info --format '{{json .Runtimes}}' | grep -q runsc || {
     echo "dockerd does not list the runsc runtime; see /etc/docker/daemon.json" >&2
